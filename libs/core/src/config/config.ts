@@ -1,0 +1,69 @@
+import { z } from 'zod';
+
+/**
+ * Every setting of every process, parsed and validated once at start. Nothing else reads
+ * process.env: a process gets its Config from here (or, in tests, from `parseConfig`).
+ */
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes of lowercase hex');
+const int = (d: number) => z.coerce.number().int().nonnegative().default(d);
+const bigint = (d: string) => z.string().regex(/^\d+$/).default(d).transform((s) => BigInt(s));
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/idlemint'),
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** BullMQ prefix; the braces make it a Redis Cluster hash tag so a queue's keys share a slot. */
+  QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9:_-]+\}$/).default('{idlemint}'),
+  /** Prefix of the gateway's own Redis keys (nonces, caches). */
+  REDIS_KEY_PREFIX: z.string().default('idlemint:'),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: int(3000),
+  OPERATOR_KEY: z.string().min(16).default('dev-operator-key-change-me'),
+  /** Ed25519 seed the platform signs relayed units and payout requests with. */
+  PLATFORM_SIGNING_KEY: hex32.default('a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6'),
+  DEVICE_CLOCK_SKEW_MS: int(60_000),
+  LEASE_MS: int(30_000),
+  QUORUM: int(2),
+  MAX_REPLICAS: int(5),
+  CANARIES_PER_UNIT: int(1),
+  /** Reward per agreeing device per verified unit, minor units, split by the bps below. */
+  UNIT_REWARD: bigint('1000'),
+  OWNER_SHARE_BPS: int(7000),
+  MANUFACTURER_SHARE_BPS: int(2000),
+  OPERATOR_SHARE_BPS: int(1000),
+  /** Currency code the minor units are of. */
+  CURRENCY: z.string().regex(/^[A-Z0-9]{2,10}$/).default('IMT'),
+  PAYOUT_THRESHOLD: bigint('5000'),
+  PAYOUT_EVERY_MS: int(15_000),
+  /** Trusted node that executes payouts (by name); the first active node when unset. */
+  PAYOUT_NODE: z.string().optional(),
+  INGEST_EVERY_MS: int(1_000),
+  /** Pending transactions fetched per node per ingest tick. */
+  INGEST_BATCH: int(256),
+  /** Keep at most this many open units ahead of the fleet. */
+  INGEST_MAX_OPEN_UNITS: int(200),
+  /** Canary strikes after which a device is quarantined (no work, no rewards). */
+  QUARANTINE_STRIKES: int(3),
+  /** Requests a device may make per minute (429 beyond). */
+  DEVICE_RATE_PER_MIN: int(600),
+  RELAY_ATTEMPTS: int(8),
+  OUTBOX_POLL_MS: int(200),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = result.data;
+  if (c.OWNER_SHARE_BPS + c.MANUFACTURER_SHARE_BPS + c.OPERATOR_SHARE_BPS !== 10_000) {
+    throw new Error('invalid configuration: reward shares must add up to 10000 bps');
+  }
+  return c;
+}
+
+export const CONFIG = Symbol('CONFIG');

@@ -1,0 +1,22 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { CONFIG, type Config } from '../config/config.js';
+import { Prisma, PrismaClient } from './generated/prisma/client.js';
+
+export type Tx = Prisma.TransactionClient;
+
+@Injectable()
+export class PrismaService extends PrismaClient implements OnModuleDestroy {
+  constructor(@Inject(CONFIG) config: Config) {
+    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, max: 20 }) });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.$disconnect();
+  }
+}
+
+/** True when `e` is Postgres refusing a duplicate on a unique index. */
+export function isUniqueViolation(e: unknown): boolean {
+  return e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002';
+}

@@ -1,0 +1,17 @@
+export * from './config/config.js';
+export * from './config/config.module.js';
+export * from './db/prisma.service.js';
+export * from './db/db.module.js';
+export * from './db/migrator.js';
+export * from './db/outbox.js';
+export * from './redis/redis.js';
+export * from './redis/redis.module.js';
+export * from './queues/queues.js';
+export * from './errors/domain-error.js';
+export * from './http/error.filter.js';
+export * from './http/zod.pipe.js';
+export * from './ids.js';
+export * from './paths.js';
+export { Prisma } from './db/generated/prisma/client.js';
+export type * from './db/generated/prisma/models.js';
+export * from './db/generated/prisma/enums.js';

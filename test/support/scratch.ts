@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createDatabase, dropDatabase, migrate, parseConfig, platformMigrationsDir, type Config } from '@idlemint/core';
+
+/** Tests reach the local PostgreSQL and Redis (started by .ci/run); override with these. */
+export const TEST_PG = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+export const TEST_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export const uniqueSuffix = (): string => `${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
+
+/** A fresh database of its own for one test file; `drop()` removes it. */
+export async function scratchDatabase(label: string, { migrated = true } = {}): Promise<{ url: string; drop: () => Promise<void> }> {
+  const url = `${TEST_PG}/idlemint_test_${label}_${uniqueSuffix()}`;
+  await createDatabase(url);
+  if (migrated) await migrate(url, platformMigrationsDir());
+  return { url, drop: () => dropDatabase(url) };
+}
+
+/** Removes every Redis key under a test's own prefixes. */
+export async function dropRedisKeys(patterns: string[]): Promise<void> {
+  const redis = new Redis(TEST_REDIS, { maxRetriesPerRequest: null });
+  try {
+    for (const pattern of patterns) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.quit();
+  }
+}
+
+/**
+ * A platform configuration on scratch storage: its own database and its own Redis key and
+ * queue prefixes, so two runs never collide.
+ */
+export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): Config {
+  const tag = uniqueSuffix();
+  return parseConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: TEST_REDIS,
+    QUEUE_PREFIX: `{imt_${tag}}`,
+    REDIS_KEY_PREFIX: `imt_${tag}:`,
+    OPERATOR_KEY: 'test-operator-key-0123456789',
+    ...overrides,
+  });
+}
+
+/** Redis key patterns a config owns, for dropRedisKeys. */
+export function redisPatterns(config: Config): string[] {
+  return [`${config.QUEUE_PREFIX}:*`, `${config.REDIS_KEY_PREFIX}*`];
+}
