@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { ed25519VerifyHex } from '@idlemint/crypto';
+import { isUniqueViolation, newId } from '@idlemint/core';
+import {
+  certificateSigningString,
+  type BirthCertificate,
+  type EnrollResponse,
+  type HeartbeatBody,
+  type WorkPolicy,
+} from '@idlemint/protocol';
+import { randomInt } from 'node:crypto';
+import { TtlCache } from './device-cache.js';
+import { FleetErrors } from './fleet.errors.js';
+import { FleetRepository, type DeviceContext } from './fleet.repository.js';
+import { defaultPolicy } from './policy.js';
+
+const CLAIM_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I: read off a fridge's display
+
+/** How long a gateway trusts its cached view of a device (revocation reaches it within this). */
+export const DEVICE_CACHE_MS = 5_000;
+
+@Injectable()
+export class DevicesService {
+  private readonly cache = new TtlCache<DeviceContext | null>(DEVICE_CACHE_MS);
+
+  constructor(private readonly repo: FleetRepository) {}
+
+  /** The device behind a request key, from a short cache; null when not enrolled. */
+  async byKey(publicKey: string): Promise<DeviceContext | null> {
+    const hit = this.cache.get(publicKey);
+    if (hit !== undefined) return hit;
+    const ctx = await this.repo.deviceContextByKey(publicKey);
+    this.cache.set(publicKey, ctx);
+    return ctx;
+  }
+
+  forget(publicKey: string): void {
+    this.cache.delete(publicKey);
+  }
+
+  policyOf(device: DeviceContext): WorkPolicy {
+    return defaultPolicy(device.model.batchSize);
+  }
+
+  /**
+   * Just-in-time enrollment from a birth certificate. Idempotent: the same key enrolling again
+   * gets its device back (`created: false`).
+   */
+  async enroll(requestKey: string, cert: BirthCertificate): Promise<{ created: boolean; body: EnrollResponse }> {
+    if (cert.devicePublicKey !== requestKey) throw FleetErrors.keyMismatch();
+    const existing = await this.repo.deviceContextByKey(requestKey);
+    if (existing) return { created: false, body: this.enrollBody(existing) };
+
+    if (!ed25519VerifyHex(cert.attestationKey, certificateSigningString(cert), cert.signature)) {
+      throw FleetErrors.certSignatureInvalid();
+    }
+    const attestation = await this.repo.attestationKey(cert.attestationKey);
+    if (!attestation) throw FleetErrors.attestationKeyUnknown();
+    if (attestation.revokedAt) throw FleetErrors.attestationKeyRevoked();
+    const model = await this.repo.modelByName(cert.model);
+    if (!model) throw FleetErrors.modelUnknown();
+    if (model.manufacturerId !== attestation.manufacturerId) throw FleetErrors.attestationKeyMismatch();
+    const manufacturer = await this.repo.manufacturer(model.manufacturerId);
+    if (manufacturer?.status !== 'active') throw FleetErrors.manufacturerSuspended();
+    const bySerial = await this.repo.deviceBySerial(cert.serial);
+    if (bySerial) throw FleetErrors.serialTaken();
+
+    try {
+      await this.repo.createDevice({
+        id: newId(),
+        manufacturerId: model.manufacturerId,
+        modelId: model.id,
+        attestationKeyId: attestation.id,
+        serial: cert.serial,
+        publicKey: cert.devicePublicKey,
+        claimCode: newClaimCode(),
+        certIssuedAt: new Date(cert.issuedAt),
+      });
+    } catch (e) {
+      if (!isUniqueViolation(e)) throw e;
+      // A concurrent enroll of the same key won the race (idempotent), or the serial was taken.
+      const raced = await this.repo.deviceContextByKey(requestKey);
+      if (raced) return { created: false, body: this.enrollBody(raced) };
+      throw FleetErrors.serialTaken();
+    }
+    this.forget(requestKey);
+    const created = await this.repo.deviceContextByKey(requestKey);
+    if (!created) throw new Error('device vanished right after enrollment');
+    return { created: true, body: this.enrollBody(created) };
+  }
+
+  async heartbeat(device: DeviceContext, body: HeartbeatBody): Promise<{ policy: WorkPolicy; nextHeartbeatS: number }> {
+    await this.repo.recordHeartbeat(device.id, body.firmware, {
+      idle: body.idle,
+      uptimeS: body.uptimeS,
+      ...(body.metrics ?? {}),
+    });
+    return { policy: this.policyOf(device), nextHeartbeatS: 60 };
+  }
+
+  private enrollBody(d: DeviceContext): EnrollResponse {
+    if (d.status === 'revoked') throw FleetErrors.revoked();
+    return {
+      deviceId: d.id,
+      status: 'active',
+      manufacturerId: d.manufacturerId,
+      model: d.model.name,
+      claimCode: d.claimCode,
+      policy: this.policyOf(d),
+    };
+  }
+}
+
+function newClaimCode(): string {
+  let s = '';
+  for (let i = 0; i < 12; i++) s += CLAIM_ALPHABET[randomInt(CLAIM_ALPHABET.length)];
+  return s;
+}

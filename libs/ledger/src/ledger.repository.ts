@@ -1,0 +1,96 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService, newId, type Tx } from '@idlemint/core';
+import { kindOf } from './accounts.js';
+
+export interface PostingInput {
+  account: string;
+  amount: bigint;
+  memo: string;
+}
+
+/** The only code that touches the ledger tables. */
+@Injectable()
+export class LedgerRepository {
+  private readonly accountIds = new Map<string, string>();
+
+  constructor(private readonly db: PrismaService) {}
+
+  async accountId(tx: Tx, code: string): Promise<string> {
+    const cached = this.accountIds.get(code);
+    if (cached) return cached;
+    const rows = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO "LedgerAccount" ("id", "code", "kind") VALUES (${newId()}, ${code}, ${kindOf(code)})
+      ON CONFLICT ("code") DO UPDATE SET "code" = EXCLUDED."code" RETURNING "id"`;
+    const id = rows[0]!.id;
+    this.accountIds.set(code, id);
+    return id;
+  }
+
+  /** Appends an entry and its postings; false when an entry with this key already exists. */
+  async appendTransaction(
+    tx: Tx,
+    entry: { idempotencyKey: string; kind: string; memo: string; unitId?: string },
+    postings: PostingInput[],
+  ): Promise<boolean> {
+    const id = newId();
+    const inserted = await tx.$queryRaw<{ id: string }[]>`
+      INSERT INTO "JournalEntry" ("id", "idempotencyKey", "kind", "memo", "unitId")
+      VALUES (${id}, ${entry.idempotencyKey}, ${entry.kind}, ${entry.memo}, ${entry.unitId ?? null})
+      ON CONFLICT ("idempotencyKey") DO NOTHING RETURNING "id"`;
+    if (inserted.length === 0) return false;
+    const data = [];
+    for (const p of postings) {
+      data.push({
+        id: newId(),
+        entryId: id,
+        accountId: await this.accountId(tx, p.account),
+        amount: p.amount.toString(),
+        idempotencyKey: `${entry.idempotencyKey}/${p.account}`,
+        memo: p.memo,
+      });
+    }
+    await tx.posting.createMany({ data });
+    return true;
+  }
+
+  async balanceOf(code: string, since?: Date, sign?: 'credits' | 'debits'): Promise<bigint> {
+    const rows = await this.db.$queryRaw<{ total: string | null }[]>`
+      SELECT SUM(p."amount")::text AS total FROM "Posting" p JOIN "LedgerAccount" a ON a."id" = p."accountId"
+       WHERE a."code" = ${code}
+         AND (${since ?? null}::timestamp IS NULL OR p."createdAt" >= ${since ?? null}::timestamp)
+         AND (${sign ?? null}::text IS NULL OR (${sign ?? null} = 'credits' AND p."amount" > 0) OR (${sign ?? null} = 'debits' AND p."amount" < 0))`;
+    return BigInt(rows[0]?.total ?? '0');
+  }
+
+  /** Balances of many accounts at once (missing accounts are zero). */
+  async balancesOf(tx: Tx, codes: string[]): Promise<Map<string, bigint>> {
+    const rows = await tx.$queryRaw<{ code: string; total: string }[]>`
+      SELECT a."code", COALESCE(SUM(p."amount"), 0)::text AS total
+        FROM "LedgerAccount" a LEFT JOIN "Posting" p ON p."accountId" = a."id"
+       WHERE a."code" = ANY(${codes}) GROUP BY a."code"`;
+    return new Map(rows.map((r) => [r.code, BigInt(r.total)]));
+  }
+
+  /** The accounts an entry debited (code prefix stripped) and by how much. */
+  async entryDebits(tx: Tx, idempotencyKey: string, prefix: string): Promise<Map<string, bigint>> {
+    const rows = await tx.$queryRaw<{ code: string; amount: string }[]>`
+      SELECT a."code", (-p."amount")::text AS amount FROM "Posting" p
+        JOIN "JournalEntry" e ON e."id" = p."entryId" JOIN "LedgerAccount" a ON a."id" = p."accountId"
+       WHERE e."idempotencyKey" = ${idempotencyKey} AND p."amount" < 0 AND a."code" LIKE ${prefix + '%'}`;
+    return new Map(rows.map((r) => [r.code.slice(prefix.length), BigInt(r.amount)]));
+  }
+
+  async linesOf(codes: string[], limit: number) {
+    return this.db.$queryRaw<{ code: string; amount: string; memo: string; entryMemo: string; kind: string; createdAt: Date }[]>`
+      SELECT a."code", p."amount"::text AS amount, p."memo", e."memo" AS "entryMemo", e."kind", p."createdAt"
+        FROM "Posting" p JOIN "LedgerAccount" a ON a."id" = p."accountId" JOIN "JournalEntry" e ON e."id" = p."entryId"
+       WHERE a."code" = ANY(${codes}) ORDER BY p."createdAt" DESC LIMIT ${limit}`;
+  }
+
+  async totalsByAccount(): Promise<Map<string, bigint>> {
+    const rows = await this.db.$queryRaw<{ code: string; total: string }[]>`
+      SELECT a."code", COALESCE(SUM(p."amount"), 0)::text AS total
+        FROM "LedgerAccount" a LEFT JOIN "Posting" p ON p."accountId" = a."id" GROUP BY a."code"`;
+    return new Map(rows.map((r) => [r.code, BigInt(r.total)]));
+  }
+}

@@ -1,0 +1,3 @@
+export * from './payouts.module.js';
+export * from './payouts.service.js';
+export * from './reconciliation.service.js';

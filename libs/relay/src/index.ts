@@ -1,0 +1,2 @@
+export * from './relay.module.js';
+export * from './relay.service.js';

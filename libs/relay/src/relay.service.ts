@@ -1,0 +1,82 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, PrismaService, newId, type Config } from '@idlemint/core';
+import type { TxItem } from '@idlemint/crypto';
+import { NodeClient, NodeRequestError, type RelayedUnit } from '@idlemint/protocol';
+
+export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'node-disabled';
+
+/** A permanent refusal by the node: retrying the same message cannot succeed. */
+export class RelayRefusedError extends Error {}
+
+/**
+ * Delivers a verified unit to one trusted node: the unit, its agreed verdicts, which of the node's
+ * transactions each item is, and every agreeing device's own result signature, all signed by the
+ * platform. At least once; the node is idempotent on the unit id.
+ */
+@Injectable()
+export class RelayService {
+  constructor(
+    private readonly db: PrismaService,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  async buildMessage(unitId: string): Promise<RelayedUnit> {
+    const unit = await this.db.workUnit.findUniqueOrThrow({ where: { id: unitId } });
+    if (unit.status !== 'verified' || !unit.verdicts) throw new RelayRefusedError(`unit ${unitId} is not verified`);
+    const results = await this.db.$queryRaw<{ devicePublicKey: string; resultSignature: string }[]>`
+      SELECT d."publicKey" AS "devicePublicKey", a."resultSignature"
+        FROM "Assignment" a JOIN "Device" d ON d."id" = a."deviceId"
+       WHERE a."unitId" = ${unitId} AND a."outcome" = 'agreed' ORDER BY a."id"`;
+    const refs = await this.db.$queryRaw<{ index: number; node: string; id: string }[]>`
+      SELECT s."itemIndex" AS index, n."name" AS node, s."externalId" AS id
+        FROM "SourceTx" s JOIN "TrustedNode" n ON n."id" = s."nodeId"
+       WHERE s."unitId" = ${unitId} ORDER BY s."itemIndex"`;
+    return {
+      v: 1,
+      unitId,
+      kind: 'tx-verify',
+      items: unit.items as unknown as TxItem[],
+      verdicts: unit.verdicts,
+      refs,
+      results,
+      verifiedAt: (unit.decidedAt ?? unit.createdAt).toISOString(),
+    };
+  }
+
+  async deliver(unitId: string, nodeId: string): Promise<DeliveryOutcome> {
+    const node = await this.db.trustedNode.findUniqueOrThrow({ where: { id: nodeId } });
+    const delivery = await this.db.relayDelivery.upsert({
+      where: { unitId_nodeId: { unitId, nodeId } },
+      create: { id: newId(), unitId, nodeId, attempts: 1 },
+      update: { attempts: { increment: 1 } },
+    });
+    if (delivery.status === 'delivered') return 'already-delivered';
+    if (node.status !== 'active') return 'node-disabled';
+    const message = await this.buildMessage(unitId);
+    try {
+      const res = await new NodeClient(node.url, this.config.PLATFORM_SIGNING_KEY).request<{ seq: string }>(
+        'POST',
+        '/v1/relay/units',
+        message,
+      );
+      await this.db.relayDelivery.update({
+        where: { id: delivery.id },
+        data: { status: 'delivered', deliveredAt: new Date(), nodeSeq: BigInt(res.seq), lastError: null },
+      });
+      return 'delivered';
+    } catch (e) {
+      const error = e instanceof NodeRequestError ? `${e.code}: ${e.message}` : (e as Error).message;
+      await this.db.relayDelivery.update({ where: { id: delivery.id }, data: { lastError: error.slice(0, 500) } });
+      if (e instanceof NodeRequestError && !e.unclear && e.status !== 429) throw new RelayRefusedError(error);
+      throw e;
+    }
+  }
+
+  /** After the last attempt: the delivery is dead-lettered and visible to the operator. */
+  async markDead(unitId: string, nodeId: string, error: string): Promise<void> {
+    await this.db.relayDelivery.updateMany({
+      where: { unitId, nodeId, status: 'pending' },
+      data: { status: 'dead', lastError: error.slice(0, 500) },
+    });
+  }
+}

@@ -1,0 +1,3 @@
+export * from './verification.module.js';
+export * from './verification.service.js';
+export * from './quorum.js';

@@ -1,0 +1,176 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CONFIG, PrismaService, writeOutbox, type Config, type Tx } from '@idlemint/core';
+import { ed25519VerifyHex } from '@idlemint/crypto';
+import { LedgerService } from '@idlemint/ledger';
+import { resultSigningString, type ResultBody, type ResultResponse } from '@idlemint/protocol';
+import { WorkErrors, WorkQueues } from '@idlemint/work';
+import { decide, passesCanaries, type Answer } from './quorum.js';
+
+export interface SubmittingDevice {
+  id: string;
+  publicKey: string;
+}
+
+interface LockedUnit {
+  id: string;
+  status: 'open' | 'verified' | 'disputed';
+  deviceClass: string;
+  quorum: number;
+  maxReplicas: number;
+  replicasIssued: number;
+  canaries: { index: number; valid: boolean }[];
+  reward: string;
+  verdicts: string | null;
+  itemCount: number;
+}
+
+/**
+ * Takes a device's signed result, and when it completes a quorum, verifies the unit: verdict,
+ * rewards (ledger) and the relay announcement (outbox) commit in one transaction.
+ */
+@Injectable()
+export class VerificationService {
+  constructor(
+    private readonly db: PrismaService,
+    private readonly ledger: LedgerService,
+    private readonly queues: WorkQueues,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  async submit(device: SubmittingDevice, assignmentId: string, body: ResultBody): Promise<ResultResponse> {
+    const a = await this.db.assignment.findUnique({ where: { id: assignmentId } });
+    if (!a) throw WorkErrors.assignmentNotFound();
+    if (a.deviceId !== device.id) throw WorkErrors.notYours();
+    if (a.status === 'submitted') {
+      if (a.verdicts !== body.verdicts || a.resultSignature !== body.resultSignature) throw WorkErrors.alreadyAnswered();
+      return this.answer(assignmentId);
+    }
+    const unit = await this.unitHead(this.db, a.unitId);
+    // Cheap checks first, the signature last.
+    if (!new RegExp(`^[01]{${unit.itemCount}}$`).test(body.verdicts)) throw WorkErrors.verdictsInvalid(unit.itemCount);
+    if (a.status === 'expired' || a.deadline.getTime() < Date.now()) throw WorkErrors.deadlinePassed();
+    if (!ed25519VerifyHex(device.publicKey, resultSigningString(a.unitId, body.verdicts), body.resultSignature)) {
+      throw WorkErrors.resultSignatureInvalid();
+    }
+
+    await this.db.$transaction(async (tx) => {
+      const locked = await this.unitHead(tx, a.unitId, true);
+      const { count } = await tx.assignment.updateMany({
+        where: { id: a.id, status: 'leased' },
+        data: { status: 'submitted', verdicts: body.verdicts, resultSignature: body.resultSignature, submittedAt: new Date() },
+      });
+      if (count === 0) return; // the same result raced in twice: the first one counts
+      if (!passesCanaries(body.verdicts, locked.canaries)) {
+        await this.strike(tx, a.id, device.id, 'canary_failed', 'CANARY_MISSED');
+      } else if (locked.status !== 'open') {
+        const agreed = locked.status === 'verified' && locked.verdicts === body.verdicts;
+        await tx.assignment.update({
+          where: { id: a.id },
+          data: { outcome: agreed ? 'agreed' : 'disagreed', reason: 'QUORUM_ALREADY_DECIDED' },
+        });
+        return;
+      }
+      await this.evaluate(tx, locked);
+    });
+    await this.queues.complete(unit.deviceClass, a.jobId, a.lockToken);
+    return this.answer(assignmentId);
+  }
+
+  /** What the device is told about its result; the same for a repeated submission. */
+  private async answer(assignmentId: string): Promise<ResultResponse> {
+    const a = await this.db.assignment.findUniqueOrThrow({ where: { id: assignmentId } });
+    switch (a.outcome) {
+      case 'agreed':
+        return { status: 'verified' };
+      case 'canary_failed':
+        return { status: 'rejected', reason: 'CANARY_MISSED' };
+      case 'disagreed':
+        return { status: 'rejected', reason: a.reason ?? 'DISAGREED_WITH_QUORUM' };
+      case null:
+        return a.reason === 'UNIT_DISPUTED' ? { status: 'rejected', reason: 'UNIT_DISPUTED' } : { status: 'pending' };
+    }
+  }
+
+  private async unitHead(db: Tx | PrismaService, unitId: string, lock = false): Promise<LockedUnit> {
+    const rows = lock
+      ? await db.$queryRaw<LockedUnit[]>`
+          SELECT "id", "status"::text AS status, "deviceClass", "quorum", "maxReplicas", "replicasIssued", "canaries",
+                 "reward"::text AS reward, "verdicts", jsonb_array_length("items") AS "itemCount"
+            FROM "WorkUnit" WHERE "id" = ${unitId} FOR UPDATE`
+      : await db.$queryRaw<LockedUnit[]>`
+          SELECT "id", "status"::text AS status, "deviceClass", "quorum", "maxReplicas", "replicasIssued", "canaries",
+                 "reward"::text AS reward, "verdicts", jsonb_array_length("items") AS "itemCount"
+            FROM "WorkUnit" WHERE "id" = ${unitId}`;
+    const unit = rows[0];
+    if (!unit) throw WorkErrors.assignmentNotFound();
+    return unit;
+  }
+
+  private async evaluate(tx: Tx, unit: LockedUnit): Promise<void> {
+    const submitted = await tx.assignment.findMany({
+      where: { unitId: unit.id, status: 'submitted' },
+      select: { id: true, deviceId: true, ownerId: true, verdicts: true, outcome: true },
+    });
+    const answers: Answer[] = submitted
+      .filter((s) => s.outcome === null)
+      .map((s) => ({ assignmentId: s.id, deviceId: s.deviceId, ownerId: s.ownerId, verdicts: s.verdicts! }));
+    const decision = decide(answers, {
+      quorum: unit.quorum,
+      answered: submitted.length,
+      replicasIssued: unit.replicasIssued,
+      maxReplicas: unit.maxReplicas,
+    });
+    switch (decision.kind) {
+      case 'wait':
+        return;
+      case 'more': {
+        const first = unit.replicasIssued + 1;
+        await tx.workUnit.update({ where: { id: unit.id }, data: { replicasIssued: unit.replicasIssued + decision.replicas } });
+        for (let replica = first; replica < first + decision.replicas; replica++) {
+          await writeOutbox(tx, 'work.replica', `work.replica:${unit.id}:${replica}`, {
+            unitId: unit.id,
+            replica,
+            deviceClass: unit.deviceClass,
+          });
+        }
+        return;
+      }
+      case 'disputed':
+        await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'disputed', decidedAt: new Date() } });
+        await tx.assignment.updateMany({ where: { unitId: unit.id, status: 'submitted', outcome: null }, data: { reason: 'UNIT_DISPUTED' } });
+        return;
+      case 'verified':
+        await this.verify(tx, unit, decision.verdicts, decision.agreeing, decision.disagreeing);
+        return;
+    }
+  }
+
+  private async verify(tx: Tx, unit: LockedUnit, verdicts: string, agreeing: Answer[], disagreeing: Answer[]): Promise<void> {
+    await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'verified', verdicts, decidedAt: new Date() } });
+    await tx.assignment.updateMany({ where: { id: { in: agreeing.map((a) => a.assignmentId) } }, data: { outcome: 'agreed' } });
+    await tx.device.updateMany({ where: { id: { in: agreeing.map((a) => a.deviceId) } }, data: { validResults: { increment: 1 } } });
+    for (const d of disagreeing) await this.strike(tx, d.assignmentId, d.deviceId, 'disagreed', 'DISAGREED_WITH_QUORUM');
+    await tx.$executeRaw`
+      UPDATE "SourceTx" SET "verdict" = (substr(${verdicts}, "itemIndex" + 1, 1) = '1') WHERE "unitId" = ${unit.id}`;
+    const devices = await tx.device.findMany({
+      where: { id: { in: agreeing.map((a) => a.deviceId) } },
+      select: { id: true, manufacturerId: true },
+    });
+    await this.ledger.creditUnit(
+      tx,
+      unit.id,
+      devices.map((d) => ({ deviceId: d.id, manufacturerId: d.manufacturerId })),
+      BigInt(unit.reward),
+    );
+    await writeOutbox(tx, 'unit.verified', `unit.verified:${unit.id}`, { unitId: unit.id });
+  }
+
+  /** A wrong answer: no reward, a strike, and quarantine once the strikes add up. */
+  private async strike(tx: Tx, assignmentId: string, deviceId: string, outcome: 'canary_failed' | 'disagreed', reason: string) {
+    await tx.assignment.update({ where: { id: assignmentId }, data: { outcome, reason } });
+    const d = await tx.device.update({ where: { id: deviceId }, data: { strikes: { increment: 1 } }, select: { strikes: true } });
+    if (d.strikes >= this.config.QUARANTINE_STRIKES) {
+      await tx.device.updateMany({ where: { id: deviceId, status: 'active' }, data: { status: 'quarantined' } });
+    }
+  }
+}
