@@ -1,0 +1,76 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { ZodPipe } from '@idlemint/core';
+import { DevicesService, type DeviceContext } from '@idlemint/fleet';
+import {
+  claimBodySchema,
+  enrollBodySchema,
+  heartbeatBodySchema,
+  resultBodySchema,
+  type ClaimBody,
+  type EnrollBody,
+  type HeartbeatBody,
+  type ResultBody,
+} from '@idlemint/protocol';
+import { VerificationService } from '@idlemint/verification';
+import { AssignmentsService, WorkErrors } from '@idlemint/work';
+import { AllowUnenrolled, DeviceAuthGuard, type DeviceRequest } from './device-auth.guard.js';
+import { EarningsService } from './earnings.service.js';
+
+const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/; // ULID
+
+/** Device protocol v1 (docs/protocol/device-v1.md). */
+@Controller('device/v1')
+@UseGuards(DeviceAuthGuard)
+export class GatewayController {
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly assignments: AssignmentsService,
+    private readonly verification: VerificationService,
+    private readonly earnings: EarningsService,
+  ) {}
+
+  @Post('enroll')
+  @AllowUnenrolled()
+  async enroll(@Req() req: DeviceRequest, @Body(new ZodPipe(enrollBodySchema)) body: EnrollBody, @Res({ passthrough: true }) res: FastifyReply) {
+    const { created, body: answer } = await this.devices.enroll(req.deviceKey!, body.certificate);
+    void res.status(created ? 201 : 200);
+    return answer;
+  }
+
+  @Post('heartbeat')
+  @HttpCode(200)
+  heartbeat(@Req() req: DeviceRequest, @Body(new ZodPipe(heartbeatBodySchema)) body: HeartbeatBody) {
+    return this.devices.heartbeat(enrolled(req), body);
+  }
+
+  @Post('work/claim')
+  async claim(@Req() req: DeviceRequest, @Body(new ZodPipe(claimBodySchema)) body: ClaimBody | undefined, @Res({ passthrough: true }) res: FastifyReply) {
+    const device = enrolled(req);
+    const answer = device.status === 'active' ? await this.assignments.claim(device, body ?? {}) : null;
+    if (!answer) {
+      void res.status(204);
+      return;
+    }
+    void res.status(200);
+    return answer;
+  }
+
+  @Post('work/:assignmentId/result')
+  @HttpCode(202)
+  result(@Req() req: DeviceRequest, @Param('assignmentId') assignmentId: string, @Body(new ZodPipe(resultBodySchema)) body: ResultBody) {
+    const device = enrolled(req);
+    if (!ID.test(assignmentId)) throw WorkErrors.assignmentNotFound();
+    return this.verification.submit(device, assignmentId, body);
+  }
+
+  @Get('earnings')
+  earningsOf(@Req() req: DeviceRequest) {
+    return this.earnings.forDevice(enrolled(req).id);
+  }
+}
+
+function enrolled(req: DeviceRequest): DeviceContext {
+  if (!req.device) throw new Error('device guard let an unenrolled key through');
+  return req.device;
+}

@@ -1,0 +1,58 @@
+import { Body, Controller, Get, Headers, Post, Query } from '@nestjs/common';
+import { ZodPipe } from '@idlemint/core';
+import { TenantsService } from '@idlemint/fleet';
+import { PayoutsService, ReconciliationService } from '@idlemint/payouts';
+import { createManufacturerSchema, createNodeSchema, payoutStatusQuerySchema } from '@idlemint/protocol';
+import type { z } from 'zod';
+
+/** Operator API: onboarding manufacturers, trusted nodes, payouts and reconciliation. */
+@Controller('operator/v1')
+export class OperatorController {
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly payouts: PayoutsService,
+    private readonly reconciliation: ReconciliationService,
+  ) {}
+
+  /** Creates a manufacturer; its admin API key is in the answer and never shown again. */
+  @Post('manufacturers')
+  async createManufacturer(
+    @Headers('x-operator-key') key: string | undefined,
+    @Body(new ZodPipe(createManufacturerSchema)) body: z.infer<typeof createManufacturerSchema>,
+  ) {
+    this.tenants.assertOperator(key);
+    const { manufacturer, apiKey } = await this.tenants.createManufacturer(body.name);
+    return { id: manufacturer.id, name: manufacturer.name, status: manufacturer.status, apiKey };
+  }
+
+  @Post('nodes')
+  async addNode(@Headers('x-operator-key') key: string | undefined, @Body(new ZodPipe(createNodeSchema)) body: z.infer<typeof createNodeSchema>) {
+    this.tenants.assertOperator(key);
+    return nodeView(await this.tenants.addNode(body));
+  }
+
+  @Get('nodes')
+  async nodes(@Headers('x-operator-key') key: string | undefined) {
+    this.tenants.assertOperator(key);
+    return { nodes: (await this.tenants.listNodes()).map(nodeView) };
+  }
+
+  @Get('payouts')
+  async listPayouts(
+    @Headers('x-operator-key') key: string | undefined,
+    @Query(new ZodPipe(payoutStatusQuerySchema, 'REQUEST.INVALID_QUERY')) q: z.infer<typeof payoutStatusQuerySchema>,
+  ) {
+    this.tenants.assertOperator(key);
+    return { payouts: await this.payouts.listByStatus(q.status) };
+  }
+
+  @Get('reconciliation')
+  async reconcile(@Headers('x-operator-key') key: string | undefined) {
+    this.tenants.assertOperator(key);
+    return this.reconciliation.reconcile();
+  }
+}
+
+function nodeView(n: { id: string; name: string; url: string; status: string; ingestCursor: bigint; createdAt: Date }) {
+  return { id: n.id, name: n.name, url: n.url, status: n.status, ingestCursor: n.ingestCursor.toString(), createdAt: n.createdAt };
+}

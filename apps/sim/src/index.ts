@@ -1,0 +1,2 @@
+export * from './fleet.js';
+export { progressLine } from './main.js';

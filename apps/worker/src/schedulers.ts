@@ -1,0 +1,28 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { CONFIG, JOB_NAME, QUEUE, jobOptions, type Config } from '@idlemint/core';
+
+/** BullMQ job schedulers: ingest ticks and payout runs. Upserted, so N workers keep one of each. */
+@Injectable()
+export class Schedulers implements OnApplicationBootstrap {
+  constructor(
+    @InjectQueue(QUEUE.ingest) private readonly ingest: Queue,
+    @InjectQueue(QUEUE.payouts) private readonly payouts: Queue,
+    @Inject(CONFIG) private readonly config: Config,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const opts = jobOptions(this.config.RELAY_ATTEMPTS);
+    await this.ingest.upsertJobScheduler(
+      'ingest',
+      { every: this.config.INGEST_EVERY_MS },
+      { name: JOB_NAME['ingest.tick'], data: {}, opts: opts['ingest.tick']({}) },
+    );
+    await this.payouts.upsertJobScheduler(
+      'payout-run',
+      { every: this.config.PAYOUT_EVERY_MS },
+      { name: JOB_NAME['payouts.run'], data: {}, opts: opts['payouts.run']({}) },
+    );
+  }
+}

@@ -1,0 +1,103 @@
+import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import { repoRoot } from '@idlemint/core';
+import type { Reconciliation } from '@idlemint/payouts';
+import { progressLine, runFleet } from '../apps/sim/src/index.js';
+import { startStack } from './lib/stack.js';
+
+/**
+ * `npm run demo`: the platform, two reference nodes and a 50-device fleet (5 liars) for about a
+ * minute on the local PostgreSQL and Redis; then waits for relays and payouts to settle,
+ * reconciles the ledger with both nodes, and prints one summary line. Exits 0 only if reconciled.
+ */
+const DEVICES = 50;
+const LIARS = 5;
+const SECONDS = Number(process.env.DEMO_SECONDS ?? 60);
+const PAYOUT_EVERY_MS = 5_000;
+const OPERATOR_KEY = 'demo-operator-key-0123456789';
+
+const say = (s: string) => console.log(`demo: ${s}`);
+
+async function clearRedis(url: string, patterns: string[]): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  for (const pattern of patterns) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+  await redis.quit();
+}
+
+async function reconcile(apiUrl: string): Promise<Reconciliation> {
+  const res = await fetch(`${apiUrl}/operator/v1/reconciliation`, { headers: { 'x-operator-key': OPERATOR_KEY } });
+  if (!res.ok) throw new Error(`reconciliation: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as Reconciliation;
+}
+
+async function main(): Promise<void> {
+  const pgBase = process.env.DEMO_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
+  const redisUrl = process.env.DEMO_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const logDir = join(repoRoot(), '.demo', 'logs');
+  await clearRedis(redisUrl, ['{imt_demo}:*', 'imt_demo:*']);
+  say(`starting 2 reference nodes, the api and the worker (logs in ${logDir})`);
+  const stack = await startStack({
+    tag: 'demo',
+    pgBase,
+    redisUrl,
+    logDir,
+    operatorKey: OPERATOR_KEY,
+    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), LOG_LEVEL: 'warn' },
+  });
+  let code = 1;
+  try {
+    say(`api ${stack.apiUrl}; nodes ${stack.nodes.map((n) => `${n.name} ${n.url}`).join(', ')}`);
+    say(`fleet of ${DEVICES} appliances (${LIARS} liars answering "all valid") for ${SECONDS} s`);
+    const tty = process.stdout.isTTY;
+    const fleet = await runFleet({
+      apiUrl: stack.apiUrl,
+      operatorKey: OPERATOR_KEY,
+      devices: DEVICES,
+      liars: LIARS / DEVICES,
+      durationMs: SECONDS * 1000,
+      onProgress: (s) => (tty ? process.stdout.write(`\r${progressLine(s)}`) : console.log(progressLine(s))),
+    });
+    if (tty) process.stdout.write('\n');
+    say(`fleet done: ${fleet.answered} results, ${fleet.verified} completed a quorum, ${fleet.rejected} rejected, ${fleet.errors} errors`);
+
+    say('waiting for relays and the payout run to settle…');
+    await new Promise((r) => setTimeout(r, PAYOUT_EVERY_MS + 1_000));
+    let r = await reconcile(stack.apiUrl);
+    const until = Date.now() + 90_000;
+    while ((!r.ok || r.payouts.open > 0) && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 2_000));
+      r = await reconcile(stack.apiUrl);
+    }
+
+    say(`units: ${r.units.verified} verified, ${r.units.disputed} disputed, ${r.units.open} still open`);
+    say(`ledger: ${r.ledger.rewardsIssued} credited, ${r.ledger.settled} paid out, ${r.ledger.inFlight} in flight; accounts sum to ${r.ledger.sumOfAllAccounts}`);
+    say(`payouts: ${r.payouts.confirmed} confirmed (${r.payouts.confirmedTotal}), ${r.payouts.open} open`);
+    for (const n of r.nodes) {
+      say(`${n.name}: ${n.logLength} units in its log, chain ${n.chainValid ? 'valid' : 'BROKEN'}, wrong verdicts ${n.wrongVerdicts}, paid ${n.payoutsTotal}`);
+    }
+    say(`liars: ${fleet.liars} devices answered ${fleet.liarAnswered} units, earned ${fleet.liarCredited}; honest devices earned ${fleet.honestCredited}`);
+    for (const p of r.problems) say(`problem: ${p}`);
+    const reconciled = r.ok && r.payouts.open === 0 && fleet.liarCredited === 0n && r.nodes.every((n) => n.wrongVerdicts === 0);
+    console.log(
+      `demo: devices=${fleet.enrolled} units_verified=${r.units.verified} items_checked=${r.work.itemsChecked} ` +
+        `canaries_caught=${r.work.canariesCaught} credited=${r.ledger.rewardsIssued} paid=${r.ledger.settled} ` +
+        `relayed=${r.relay.delivered}/${r.relay.expected} reconciled=${reconciled ? 'yes' : 'no'}`,
+    );
+    code = reconciled ? 0 : 1;
+  } finally {
+    await stack.stop();
+  }
+  process.exit(code);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
