@@ -18,7 +18,7 @@ export default defineConfig({
   resolve: {
     alias: libs.map((name) => ({
       find: `@idlemint/${name}`,
-      replacement: resolve(__dirname, `libs/${name}/src/index.ts`),
+      replacement: resolve(import.meta.dirname, `libs/${name}/src/index.ts`),
     })),
   },
   test: {
