@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     operatorKey: OPERATOR_KEY,
     platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), LOG_LEVEL: 'warn' },
   });
-  let code = 1;
+  let code: number;
   try {
     say(`api ${stack.apiUrl}; nodes ${stack.nodes.map((n) => `${n.name} ${n.url}`).join(', ')}`);
     say(`fleet of ${DEVICES} appliances (${LIARS} liars answering "all valid") for ${SECONDS} s`);

@@ -29,7 +29,7 @@ export async function dropRedisKeys(patterns: string[]): Promise<void> {
       } while (cursor !== '0');
     }
   } finally {
-    redis.quit();
+    await redis.quit();
   }
 }
 
