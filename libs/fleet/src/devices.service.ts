@@ -49,7 +49,7 @@ export class DevicesService {
   async enroll(requestKey: string, cert: BirthCertificate): Promise<{ created: boolean; body: EnrollResponse }> {
     if (cert.devicePublicKey !== requestKey) throw FleetErrors.keyMismatch();
     const existing = await this.repo.deviceContextByKey(requestKey);
-    if (existing) return { created: false, body: this.enrollBody(existing) };
+    if (existing) return this.alreadyEnrolled(existing);
 
     if (!ed25519VerifyHex(cert.attestationKey, certificateSigningString(cert), cert.signature)) {
       throw FleetErrors.certSignatureInvalid();
@@ -63,7 +63,12 @@ export class DevicesService {
     const manufacturer = await this.repo.manufacturer(model.manufacturerId);
     if (manufacturer?.status !== 'active') throw FleetErrors.manufacturerSuspended();
     const bySerial = await this.repo.deviceBySerial(cert.serial);
-    if (bySerial) throw FleetErrors.serialTaken();
+    if (bySerial) {
+      // The serial bound to this very key is a concurrent enroll that committed first (idempotent).
+      const raced = bySerial.publicKey === requestKey ? await this.repo.deviceContextByKey(requestKey) : null;
+      if (raced) return this.alreadyEnrolled(raced);
+      throw FleetErrors.serialTaken();
+    }
 
     try {
       await this.repo.createDevice({
@@ -80,7 +85,7 @@ export class DevicesService {
       if (!isUniqueViolation(e)) throw e;
       // A concurrent enroll of the same key won the race (idempotent), or the serial was taken.
       const raced = await this.repo.deviceContextByKey(requestKey);
-      if (raced) return { created: false, body: this.enrollBody(raced) };
+      if (raced) return this.alreadyEnrolled(raced);
       throw FleetErrors.serialTaken();
     }
     this.forget(requestKey);
@@ -96,6 +101,15 @@ export class DevicesService {
       ...(body.metrics ?? {}),
     });
     return { policy: this.policyOf(device), nextHeartbeatS: 60 };
+  }
+
+  /**
+   * The idempotent answer. This request's guard may have cached "not enrolled" for the key while a
+   * concurrent enroll committed: drop that, so the device's next request is not refused.
+   */
+  private alreadyEnrolled(d: DeviceContext): { created: boolean; body: EnrollResponse } {
+    this.forget(d.publicKey);
+    return { created: false, body: this.enrollBody(d) };
   }
 
   private enrollBody(d: DeviceContext): EnrollResponse {

@@ -45,7 +45,7 @@ export class GatewayController {
   }
 
   @Post('work/claim')
-  async claim(@Req() req: DeviceRequest, @Body(new ZodPipe(claimBodySchema)) body: ClaimBody | undefined, @Res({ passthrough: true }) res: FastifyReply) {
+  async claim(@Req() req: DeviceRequest, @Body(new ZodPipe(claimBodySchema.optional())) body: ClaimBody | undefined, @Res({ passthrough: true }) res: FastifyReply) {
     const device = enrolled(req);
     const answer = device.status === 'active' ? await this.assignments.claim(device, body ?? {}) : null;
     if (!answer) {
