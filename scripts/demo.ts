@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     redisUrl,
     logDir,
     operatorKey: OPERATOR_KEY,
-    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), LOG_LEVEL: 'warn' },
+    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), MATURITY_MS: '3000', LOG_LEVEL: 'warn' },
   });
   let code: number;
   try {
@@ -77,12 +77,18 @@ async function main(): Promise<void> {
     }
 
     say(`units: ${r.units.verified} verified, ${r.units.disputed} disputed, ${r.units.open} still open`);
-    say(`ledger: ${r.ledger.rewardsIssued} credited, ${r.ledger.settled} paid out, ${r.ledger.inFlight} in flight; accounts sum to ${r.ledger.sumOfAllAccounts}`);
+    say(
+      `ledger: ${r.ledger.rewardsIssued} credited, ${r.ledger.settled} paid out, ${r.ledger.inFlight} in flight; accounts sum to ${r.ledger.sumOfAllAccounts}`,
+    );
     say(`payouts: ${r.payouts.confirmed} confirmed (${r.payouts.confirmedTotal}), ${r.payouts.open} open`);
     for (const n of r.nodes) {
-      say(`${n.name}: ${n.logLength} units in its log, chain ${n.chainValid ? 'valid' : 'BROKEN'}, wrong verdicts ${n.wrongVerdicts}, paid ${n.payoutsTotal}`);
+      say(
+        `${n.name}: ${n.logLength} units in its log, chain ${n.chainValid ? 'valid' : 'BROKEN'}, wrong verdicts ${n.wrongVerdicts}, paid ${n.payoutsTotal}`,
+      );
     }
-    say(`liars: ${fleet.liars} devices answered ${fleet.liarAnswered} units, earned ${fleet.liarCredited}; honest devices earned ${fleet.honestCredited}`);
+    say(
+      `liars: ${fleet.liars} devices answered ${fleet.liarAnswered} units, earned ${fleet.liarCredited}; honest devices earned ${fleet.honestCredited}`,
+    );
     for (const p of r.problems) say(`problem: ${p}`);
     const reconciled = r.ok && r.payouts.open === 0 && fleet.liarCredited === 0n && r.nodes.every((n) => n.wrongVerdicts === 0);
     console.log(

@@ -9,21 +9,34 @@ import {
   type ResultResponse,
 } from '@idlemint/protocol';
 import { randomBytes } from 'node:crypto';
-import { BEHAVIOURS, type Behaviour } from './behaviour.js';
+import { ADVERSARIES, answer, replayPool, type Behaviour, type ReplayPool } from './behaviour.js';
 import { call, deviceCall, expectStatus } from './http.js';
 
 export interface FleetOptions {
   apiUrl: string;
   operatorKey: string;
   devices: number;
-  /** Share of devices that lie (answer "all valid" without checking). */
-  liars: number;
+  /** Share of devices that lie by answering "all valid" unchecked (the `lazy` adversary). */
+  liars?: number;
+  /** Share of devices per adversary kind; mixes with `liars`. */
+  mix?: Partial<Record<Behaviour, number>>;
   durationMs: number;
-  /** Devices per owner; owners never get two replicas of one unit. */
+  /** Ends the run early once this says so (checked between claims). */
+  stop?: () => boolean;
+  /** Devices per owner; owners never get two replicas of one unit. Ring devices share one owner. */
   devicesPerOwner?: number;
   deviceClass?: string;
   batchSize?: number;
   onProgress?: (s: FleetStats) => void;
+}
+
+interface DeviceStats {
+  claims: number;
+  answered: number;
+  verified: number;
+  rejected: number;
+  refused: number;
+  errors: number;
 }
 
 export interface SimDevice {
@@ -32,7 +45,7 @@ export interface SimDevice {
   behaviour: Behaviour;
   deviceId?: string;
   claimCode?: string;
-  stats: { claims: number; answered: number; verified: number; rejected: number; pending: number; errors: number };
+  stats: DeviceStats;
 }
 
 export interface FleetStats {
@@ -55,9 +68,22 @@ export interface FleetSummary extends FleetStats {
   liarVerified: number;
   ownerTokens: string[];
   deviceIds: { honest: string[]; liars: string[] };
+  devicesByBehaviour: Partial<Record<Behaviour, string[]>>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const zeroStats = (): DeviceStats => ({ claims: 0, answered: 0, verified: 0, rejected: 0, refused: 0, errors: 0 });
+
+/** Which behaviour each device gets: adversaries spread through the fleet, not bunched at one end. */
+export function assignBehaviours(n: number, mix: Partial<Record<Behaviour, number>>): Behaviour[] {
+  const out: Behaviour[] = Array.from({ length: n }, () => 'honest');
+  const wanted = ADVERSARIES.flatMap((b) => Array.from({ length: Math.round(n * (mix[b] ?? 0)) }, () => b));
+  if (wanted.length > n) throw new Error('adversary shares add up to more than the fleet');
+  wanted.forEach((b, k) => {
+    out[Math.floor((k * n) / wanted.length)] = b;
+  });
+  return out;
+}
 
 /**
  * A simulated fleet: registers a manufacturer with a fresh attestation key, makes N appliances with
@@ -75,23 +101,26 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   );
   const mk = { 'x-api-key': m.apiKey };
   const attestation = ed25519Generate();
-  expectStatus(await call(o.apiUrl, 'POST', '/manufacturer/v1/attestation-keys', { publicKey: attestation.publicKey }, mk), [201], 'attestation key');
+  expectStatus(
+    await call(o.apiUrl, 'POST', '/manufacturer/v1/attestation-keys', { publicKey: attestation.publicKey }, mk),
+    [201],
+    'attestation key',
+  );
   const model = `sim-${tag}-appliance`;
   expectStatus(
-    await call(o.apiUrl, 'POST', '/manufacturer/v1/models', { name: model, deviceClass: o.deviceClass ?? 'appliance', batchSize: o.batchSize ?? 16 }, mk),
+    await call(
+      o.apiUrl,
+      'POST',
+      '/manufacturer/v1/models',
+      { name: model, deviceClass: o.deviceClass ?? 'appliance', batchSize: o.batchSize ?? 16 },
+      mk,
+    ),
     [201],
     'device model',
   );
 
-  const liarCount = Math.round(o.devices * o.liars);
-  // Liars spread through the fleet rather than bunched at one end.
-  const liarAt = new Set(Array.from({ length: liarCount }, (_, k) => Math.floor((k * o.devices) / liarCount)));
-  const devices: SimDevice[] = Array.from({ length: o.devices }, (_, index) => ({
-    index,
-    keys: ed25519Generate(),
-    behaviour: liarAt.has(index) ? 'lazy' : 'honest',
-    stats: { claims: 0, answered: 0, verified: 0, rejected: 0, pending: 0, errors: 0 },
-  }));
+  const behaviours = assignBehaviours(o.devices, { ...o.mix, lazy: (o.mix?.lazy ?? 0) + (o.liars ?? 0) });
+  const devices: SimDevice[] = behaviours.map((behaviour, index) => ({ index, keys: ed25519Generate(), behaviour, stats: zeroStats() }));
 
   // Factory: certificates. First contact: enrollment.
   for (const d of devices) {
@@ -104,17 +133,27 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
       issuedAt: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     };
     const certificate = { ...cert, signature: ed25519Sign(attestation.secretKey, certificateSigningString(cert)) };
-    const e = expectStatus(await deviceCall<EnrollResponse>(o.apiUrl, d.keys, 'POST', '/device/v1/enroll', { certificate }), [201], 'enroll');
+    const e = expectStatus(
+      await deviceCall<EnrollResponse>(o.apiUrl, d.keys, 'POST', '/device/v1/enroll', { certificate }),
+      [201],
+      'enroll',
+    );
     d.deviceId = e.deviceId;
     d.claimCode = e.claimCode;
   }
 
-  // Owners claim their appliances with the code each one shows, and set a payout address.
+  // Owners claim their appliances with the code each shows, and set a payout address. A ring is
+  // one owner's devices colluding, so ring devices share an owner.
   const perOwner = o.devicesPerOwner ?? 1;
+  const groups: SimDevice[][] = [];
+  const ring = devices.filter((d) => d.behaviour === 'ring');
+  if (ring.length > 0) groups.push(ring);
+  const rest = devices.filter((d) => d.behaviour !== 'ring');
+  for (let i = 0; i < rest.length; i += perOwner) groups.push(rest.slice(i, i + perOwner));
   const ownerTokens: string[] = [];
-  for (let i = 0; i < devices.length; i += perOwner) {
+  for (const [g, group] of groups.entries()) {
     let token: string | undefined;
-    for (const d of devices.slice(i, i + perOwner)) {
+    for (const d of group) {
       const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
       const c = expectStatus(
         await call<{ ownerToken?: string }>(o.apiUrl, 'POST', '/owner/v1/claim', { claimCode: d.claimCode }, headers),
@@ -125,7 +164,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
     }
     ownerTokens.push(token!);
     expectStatus(
-      await call(o.apiUrl, 'PUT', '/owner/v1/payout-address', { address: `addr-${tag}-${i}` }, { authorization: `Bearer ${token}` }),
+      await call(o.apiUrl, 'PUT', '/owner/v1/payout-address', { address: `addr-${tag}-${g}` }, { authorization: `Bearer ${token}` }),
       [200],
       'payout address',
     );
@@ -135,7 +174,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
     const sum = (f: (d: SimDevice) => number) => devices.reduce((s, d) => s + f(d), 0);
     return {
       devices: devices.length,
-      liars: liarCount,
+      liars: devices.filter((d) => d.behaviour !== 'honest').length,
       enrolled: devices.filter((d) => d.deviceId).length,
       claimed: sum((d) => d.stats.claims),
       answered: sum((d) => d.stats.answered),
@@ -147,17 +186,22 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   };
   const progress = o.onProgress ? setInterval(() => o.onProgress!(stats()), 1_000) : undefined;
   const deadline = Date.now() + o.durationMs;
-  await Promise.all(devices.map((d) => runDevice(o.apiUrl, d, deadline)));
+  const done = () => Date.now() >= deadline || (o.stop?.() ?? false);
+  const pool = replayPool();
+  await Promise.all(devices.map((d) => runDevice(o.apiUrl, d, done, pool)));
   if (progress) clearInterval(progress);
 
   let honestCredited = 0n;
   let liarCredited = 0n;
   for (const d of devices) {
-    const e = expectStatus(await deviceCall<EarningsResponse>(o.apiUrl, d.keys, 'GET', '/device/v1/earnings'), [200], 'earnings');
-    if (d.behaviour === 'honest') honestCredited += BigInt(e.credited);
-    else liarCredited += BigInt(e.credited);
+    const e = expectStatus(await deviceCall<EarningsResponse>(o.apiUrl, d.keys, 'GET', '/device/v1/earnings'), [200, 403], 'earnings');
+    const credited = 'credited' in e ? BigInt(e.credited) : 0n;
+    if (d.behaviour === 'honest') honestCredited += credited;
+    else liarCredited += credited;
   }
   const liars = devices.filter((d) => d.behaviour !== 'honest');
+  const devicesByBehaviour: Partial<Record<Behaviour, string[]>> = {};
+  for (const d of devices) (devicesByBehaviour[d.behaviour] ??= []).push(d.deviceId!);
   return {
     ...stats(),
     manufacturerId: m.id,
@@ -166,38 +210,43 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
     liarAnswered: liars.reduce((s, d) => s + d.stats.answered, 0),
     liarVerified: liars.reduce((s, d) => s + d.stats.verified, 0),
     ownerTokens,
-    deviceIds: { honest: devices.filter((d) => d.behaviour === 'honest').map((d) => d.deviceId!), liars: liars.map((d) => d.deviceId!) },
+    deviceIds: { honest: devicesByBehaviour.honest ?? [], liars: liars.map((d) => d.deviceId!) },
+    devicesByBehaviour,
   };
 }
 
-async function runDevice(apiUrl: string, d: SimDevice, deadline: number): Promise<void> {
-  const answer = BEHAVIOURS[d.behaviour];
+async function runDevice(apiUrl: string, d: SimDevice, done: () => boolean, pool: ReplayPool): Promise<void> {
   await sleep(Math.random() * 500); // appliances do not all wake at once
   try {
     await deviceCall(apiUrl, d.keys, 'POST', '/device/v1/heartbeat', { idle: true, firmware: '1.0.0', uptimeS: 60 });
   } catch {
     d.stats.errors++;
   }
-  while (Date.now() < deadline) {
+  while (!done()) {
     try {
       const c = await deviceCall<ClaimResponse>(apiUrl, d.keys, 'POST', '/device/v1/work/claim', { kinds: ['tx-verify'] });
-      if (c.status === 204) {
-        await sleep(300 + Math.random() * 400);
+      if (c.status === 204 || c.status === 403) {
+        // No work for us now (or never again: quarantined, revoked).
+        await sleep(c.status === 403 ? 5_000 : 300 + Math.random() * 400);
         continue;
       }
       const a = expectStatus(c, [200], 'claim').assignment;
       d.stats.claims++;
-      const verdicts = answer(a.items as TxItem[]);
-      const resultSignature = ed25519Sign(d.keys.secretKey, resultSigningString(a.unitId, verdicts));
-      const r = expectStatus(
-        await deviceCall<ResultResponse>(apiUrl, d.keys, 'POST', `/device/v1/work/${a.assignmentId}/result`, { verdicts, resultSignature }),
-        [202],
-        'result',
-      );
+      const ans = answer(d.behaviour, a.items as TxItem[], pool);
+      const resultSignature = ans.stolenSignature ?? ed25519Sign(d.keys.secretKey, resultSigningString(a.unitId, ans.verdicts));
+      if (ans.lateByMs !== undefined) await sleep(Math.max(0, Date.parse(a.deadline) - Date.now()) + ans.lateByMs);
+      const r = await deviceCall<ResultResponse>(apiUrl, d.keys, 'POST', `/device/v1/work/${a.assignmentId}/result`, {
+        verdicts: ans.verdicts,
+        resultSignature,
+      });
+      if (r.status !== 202) {
+        d.stats.refused++; // a stolen signature (422) or a missed deadline (409): not counted as an answer
+        continue;
+      }
+      if (d.behaviour === 'honest') pool.remember(ans.verdicts, resultSignature);
       d.stats.answered++;
-      if (r.status === 'verified') d.stats.verified++;
-      else if (r.status === 'rejected') d.stats.rejected++;
-      else d.stats.pending++;
+      if (r.body.status === 'verified') d.stats.verified++;
+      else if (r.body.status === 'rejected') d.stats.rejected++;
     } catch {
       d.stats.errors++;
       await sleep(500);

@@ -1,2 +1,3 @@
 export * from './fleet.js';
 export { progressLine } from './main.js';
+export * from './behaviour.js';

@@ -1,13 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseMix } from './behaviour.js';
 import { runFleet, type FleetStats } from './fleet.js';
 
 /**
  * Device fleet simulator:
  *   node dist/apps/sim/src/main.js --api http://127.0.0.1:3000 --devices 50 --liars 0.1 --seconds 60
- * Honest appliances verify every item; `--liars F` makes that share answer "all valid" unchecked.
+ * Honest appliances verify every item; `--liars F` makes that share answer "all valid" unchecked,
+ * `--adversaries` mixes in the other kinds (apps/sim/src/behaviour.ts).
  */
-const USAGE = 'usage: sim [--api URL] [--operator-key K] [--devices N] [--liars F] [--seconds S] [--devices-per-owner N] [--summary-file PATH]';
+const USAGE =
+  'usage: sim [--api URL] [--operator-key K] [--devices N] [--liars F] [--adversaries lazy=F,random=F,flipper=F,ring=F,replayer=F,slowpoke=F] [--seconds S] [--devices-per-owner N] [--summary-file PATH]';
 
 export function progressLine(s: FleetStats): string {
   return (
@@ -23,6 +26,7 @@ async function main(): Promise<void> {
       'operator-key': { type: 'string', default: 'dev-operator-key-change-me' },
       devices: { type: 'string', default: '50' },
       liars: { type: 'string', default: '0' },
+      adversaries: { type: 'string', default: '' },
       seconds: { type: 'string', default: '60' },
       'devices-per-owner': { type: 'string', default: '1' },
       'summary-file': { type: 'string' },
@@ -43,6 +47,7 @@ async function main(): Promise<void> {
     operatorKey: values['operator-key'],
     devices,
     liars,
+    mix: parseMix(values.adversaries),
     durationMs: seconds * 1000,
     devicesPerOwner: Number(values['devices-per-owner']),
     onProgress: (s) => (tty ? process.stdout.write(`\r${progressLine(s)}`) : console.log(progressLine(s))),

@@ -111,9 +111,7 @@ export function normaliseLowS(sig: EcdsaSignature): EcdsaSignature {
 export function ecdsaSigner(compressed: boolean): EphemeralSigner {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'secp256k1' });
   const point = publicKey.export({ format: 'der', type: 'spki' }).subarray(SPKI_UNCOMPRESSED.length);
-  const encoded = compressed
-    ? Buffer.concat([Buffer.of(0x02 | (point[64] & 1)), point.subarray(1, 33)])
-    : Buffer.from(point);
+  const encoded = compressed ? Buffer.concat([Buffer.of(0x02 | (point[64] & 1)), point.subarray(1, 33)]) : Buffer.from(point);
   return {
     publicKey: encoded,
     sign: (message) => {

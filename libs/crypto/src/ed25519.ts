@@ -1,12 +1,4 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { bytesToHex, isHex, toBytes } from './hex.js';
 import { LruCache } from './lru.js';
 import type { EphemeralSigner } from './types.js';
@@ -86,13 +78,7 @@ function publicKeyObject(cache: KeyCache, hex: string, raw: Uint8Array): KeyObje
   return key;
 }
 
-function verifyChecked(
-  cache: KeyCache,
-  hex: string,
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): boolean {
+function verifyChecked(cache: KeyCache, hex: string, publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   if (!isCanonicalPoint(publicKey, 0) || !isCanonicalPoint(signature, 0) || !scalarBelowL(signature, 32)) {
     return false;
   }
@@ -118,13 +104,7 @@ export function ed25519VerifyHex(publicKeyHex: string, message: Uint8Array | str
   try {
     if (!isHex(publicKeyHex, 32) || !isHex(signatureHex, 64)) return false;
     if (SMALL_ORDER_KEYS.has(publicKeyHex)) return false;
-    return verifyChecked(
-      platformKeys,
-      publicKeyHex,
-      Buffer.from(publicKeyHex, 'hex'),
-      toBytes(message),
-      Buffer.from(signatureHex, 'hex'),
-    );
+    return verifyChecked(platformKeys, publicKeyHex, Buffer.from(publicKeyHex, 'hex'), toBytes(message), Buffer.from(signatureHex, 'hex'));
   } catch {
     return false;
   }

@@ -63,11 +63,34 @@ function otherMessage(msg: Uint8Array): Uint8Array {
   return msg.length === 0 ? randomBytes(32) : flipBit(msg, randomInt(msg.length), randomInt(8));
 }
 
-type Corruption = 'flip-bit' | 'other-message' | 'other-key' | 'high-s';
+type Corruption = 'flip-bit' | 'other-message' | 'other-key' | 'high-s' | 'scalar-out-of-range';
+
+/** Ed25519 group order L, and the secp256k1 order n (BIP-340's s must be below it). */
+const ED25519_L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+const beToBig = (b: Uint8Array): bigint => BigInt('0x' + (bytesToHex(b) || '0'));
+const bigToBe = (v: bigint, len: number): Uint8Array => Buffer.from(v.toString(16).padStart(len * 2, '0'), 'hex');
+
+/**
+ * The edge cases of the shared vectors, kept in shape: a signature whose scalar is pushed out of
+ * range (Ed25519 S + L, the malleability Wycheproof tests; BIP-340 s >= n), so only a verifier
+ * that checks ranges, not just the curve equation, catches it.
+ */
+function scalarOutOfRange(scheme: Scheme, sig: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(sig);
+  if (scheme === 'ed25519') {
+    const s = beToBig(Uint8Array.from(sig.subarray(32)).reverse()) + ED25519_L;
+    out.set(bigToBe(s, 32).reverse(), 32);
+  } else {
+    const s = SECP256K1_N + (beToBig(sig.subarray(32)) % (2n ** 256n - SECP256K1_N));
+    out.set(bigToBe(s, 32), 32);
+  }
+  return out;
+}
 
 function corrupt(scheme: Scheme, valid: TxItem, msg: Uint8Array, signer: EphemeralSigner): TxItem {
   const kinds: Corruption[] = ['flip-bit', 'other-message', 'other-key'];
-  if (scheme === 'ecdsa-secp256k1') kinds.push('high-s');
+  kinds.push(scheme === 'ecdsa-secp256k1' ? 'high-s' : 'scalar-out-of-range');
   const sig = Buffer.from(valid.signature, 'hex');
   switch (kinds[randomInt(kinds.length)]) {
     case 'flip-bit':
@@ -82,6 +105,8 @@ function corrupt(scheme: Scheme, valid: TxItem, msg: Uint8Array, signer: Ephemer
       if (parsed === null) throw new Error('makeItem: own ECDSA signature is not strict DER');
       return { ...valid, signature: bytesToHex(encodeDer({ r: parsed.r, s: SECP256K1_N - parsed.s })) };
     }
+    case 'scalar-out-of-range':
+      return { ...valid, signature: bytesToHex(scalarOutOfRange(scheme, sig)) };
     default:
       throw new Error('makeItem: unreachable corruption');
   }

@@ -89,9 +89,7 @@ describe('Wycheproof ecdsa_secp256k1_sha256_bitcoin_test.json', () => {
 });
 
 describe('BIP-340 test-vectors.csv', () => {
-  const [header, ...rows] = readFileSync(resolve(VECTORS, 'bip340-test-vectors.csv'), 'utf8')
-    .trim()
-    .split(/\r?\n/);
+  const [header, ...rows] = readFileSync(resolve(VECTORS, 'bip340-test-vectors.csv'), 'utf8').trim().split(/\r?\n/);
   const cases = rows.map((line) => {
     const f = line.split(',');
     // The CSV is upper case; items are lower case.

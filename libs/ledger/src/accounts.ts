@@ -8,6 +8,8 @@ export const Accounts = {
   /** Confirmed paid out by the node. */
   payoutsSettled: 'payouts:settled',
   device: (id: string) => `device:${id}`,
+  /** A device's rewards still maturing: the whole reward, split only when it matures. */
+  immature: (deviceId: string) => `immature:${deviceId}`,
   manufacturer: (id: string) => `manufacturer:${id}`,
 } as const;
 

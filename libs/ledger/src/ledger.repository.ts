@@ -11,18 +11,28 @@ export interface PostingInput {
 /** The only code that touches the ledger tables. */
 @Injectable()
 export class LedgerRepository {
+  /** Ids of accounts known committed. Never one a still-open transaction created: it may roll back. */
   private readonly accountIds = new Map<string, string>();
+  /** Accounts created by a transaction not known to have committed, per transaction. */
+  private readonly createdIn = new WeakMap<Tx, Map<string, string>>();
 
   constructor(private readonly db: PrismaService) {}
 
   async accountId(tx: Tx, code: string): Promise<string> {
-    const cached = this.accountIds.get(code);
+    const cached = this.accountIds.get(code) ?? this.createdIn.get(tx)?.get(code);
     if (cached) return cached;
-    const rows = await tx.$queryRaw<{ id: string }[]>`
+    // xmax = 0 only on a row this statement inserted (an upsert that updated sets it).
+    const rows = await tx.$queryRaw<{ id: string; created: boolean }[]>`
       INSERT INTO "LedgerAccount" ("id", "code", "kind") VALUES (${newId()}, ${code}, ${kindOf(code)})
-      ON CONFLICT ("code") DO UPDATE SET "code" = EXCLUDED."code" RETURNING "id"`;
-    const id = rows[0]!.id;
-    this.accountIds.set(code, id);
+      ON CONFLICT ("code") DO UPDATE SET "code" = EXCLUDED."code" RETURNING "id", ("xmax" = 0) AS "created"`;
+    const { id, created } = rows[0]!;
+    if (created) {
+      let mine = this.createdIn.get(tx);
+      if (!mine) this.createdIn.set(tx, (mine = new Map<string, string>()));
+      mine.set(code, id);
+    } else {
+      this.accountIds.set(code, id);
+    }
     return id;
   }
 

@@ -5,11 +5,6 @@ import { LedgerErrors } from './ledger.errors.js';
 import { LedgerRepository, type PostingInput } from './ledger.repository.js';
 import { splitReward, type Shares } from './reward-split.js';
 
-export interface CreditedDevice {
-  deviceId: string;
-  manufacturerId: string;
-}
-
 /** Double-entry ledger in integer minor units. Every write runs inside the caller's transaction. */
 @Injectable()
 export class LedgerService {
@@ -35,25 +30,11 @@ export class LedgerService {
     if (postings.length < 2) throw LedgerErrors.empty();
     const sum = postings.reduce((s, p) => s + p.amount, 0n);
     if (sum !== 0n) throw LedgerErrors.unbalanced(sum);
-    return this.repo.appendTransaction(tx, entry, postings.filter((p) => p.amount !== 0n));
-  }
-
-  /** The reward of each agreeing device for a verified unit: owner, manufacturer, operator. */
-  async creditUnit(tx: Tx, unitId: string, devices: CreditedDevice[], reward: bigint): Promise<void> {
-    const split = splitReward(reward, this.shares);
-    for (const d of devices) {
-      const why = `unit ${unitId} verified; device ${d.deviceId} agreed with the quorum`;
-      await this.post(tx, { idempotencyKey: `credit:${unitId}:${d.deviceId}`, kind: 'reward', memo: why, unitId }, [
-        { account: Accounts.rewardPool, amount: -reward, memo: `reward ${reward} issued` },
-        { account: Accounts.device(d.deviceId), amount: split.owner, memo: `owner share ${this.shares.ownerBps} bps of ${reward}` },
-        {
-          account: Accounts.manufacturer(d.manufacturerId),
-          amount: split.manufacturer,
-          memo: `manufacturer share ${this.shares.manufacturerBps} bps of ${reward}`,
-        },
-        { account: Accounts.operator, amount: split.operator, memo: `operator share (remainder) of ${reward}` },
-      ]);
-    }
+    return this.repo.appendTransaction(
+      tx,
+      entry,
+      postings.filter((p) => p.amount !== 0n),
+    );
   }
 
   deviceBalances(tx: Tx, deviceIds: string[]): Promise<Map<string, bigint>> {
@@ -70,29 +51,43 @@ export class LedgerService {
   }
 
   async settlePayout(tx: Tx, payoutId: string, amount: bigint): Promise<void> {
-    await this.post(tx, { idempotencyKey: `payout-settled:${payoutId}`, kind: 'payout', memo: `payout ${payoutId} confirmed by the node` }, [
-      { account: Accounts.payoutsInFlight, amount: -amount, memo: `payout ${payoutId} confirmed` },
-      { account: Accounts.payoutsSettled, amount, memo: `payout ${payoutId} confirmed` },
-    ]);
+    await this.post(
+      tx,
+      { idempotencyKey: `payout-settled:${payoutId}`, kind: 'payout', memo: `payout ${payoutId} confirmed by the node` },
+      [
+        { account: Accounts.payoutsInFlight, amount: -amount, memo: `payout ${payoutId} confirmed` },
+        { account: Accounts.payoutsSettled, amount, memo: `payout ${payoutId} confirmed` },
+      ],
+    );
   }
 
   /** Only for an outcome the node reported as definitely not executed. */
   async reversePayout(tx: Tx, payoutId: string, amounts: Map<string, bigint>, reason: string): Promise<void> {
     const total = [...amounts.values()].reduce((s, a) => s + a, 0n);
-    await this.post(tx, { idempotencyKey: `payout-reversed:${payoutId}`, kind: 'payout', memo: `payout ${payoutId} refused by the node: ${reason}` }, [
-      { account: Accounts.payoutsInFlight, amount: -total, memo: `payout ${payoutId} refused` },
-      ...[...amounts].map(([deviceId, a]) => ({ account: Accounts.device(deviceId), amount: a, memo: `payout ${payoutId} refused: ${reason}` })),
-    ]);
+    await this.post(
+      tx,
+      { idempotencyKey: `payout-reversed:${payoutId}`, kind: 'payout', memo: `payout ${payoutId} refused by the node: ${reason}` },
+      [
+        { account: Accounts.payoutsInFlight, amount: -total, memo: `payout ${payoutId} refused` },
+        ...[...amounts].map(([deviceId, a]) => ({
+          account: Accounts.device(deviceId),
+          amount: a,
+          memo: `payout ${payoutId} refused: ${reason}`,
+        })),
+      ],
+    );
   }
 
-  async deviceEarnings(deviceId: string): Promise<{ credited: bigint; paid: bigint; last24h: bigint }> {
+  /** Owner-share earnings of a device: matured (credited), maturing (pending), paid, last 24 h. */
+  async deviceEarnings(deviceId: string): Promise<{ credited: bigint; pending: bigint; paid: bigint; last24h: bigint }> {
     const code = Accounts.device(deviceId);
-    const [credited, debits, last24h] = await Promise.all([
+    const [credited, debits, last24h, immature] = await Promise.all([
       this.repo.balanceOf(code, undefined, 'credits'),
       this.repo.balanceOf(code, undefined, 'debits'),
       this.repo.balanceOf(code, new Date(Date.now() - 86_400_000), 'credits'),
+      this.repo.balanceOf(Accounts.immature(deviceId)),
     ]);
-    return { credited, paid: -debits, last24h };
+    return { credited, pending: splitReward(immature, this.shares).owner, paid: -debits, last24h };
   }
 
   /** What a payout took from each device account (device id to amount), for a reversal. */

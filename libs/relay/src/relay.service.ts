@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, PrismaService, newId, type Config } from '@idlemint/core';
+import { CONFIG, PlatformKeys, PrismaService, newId, type Config } from '@idlemint/core';
 import type { TxItem } from '@idlemint/crypto';
 import { NodeClient, NodeRequestError, type RelayedUnit } from '@idlemint/protocol';
 
@@ -7,6 +7,10 @@ export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'node-disabled
 
 /** A permanent refusal by the node: retrying the same message cannot succeed. */
 export class RelayRefusedError extends Error {}
+
+/** The node answered the message itself with a 4xx (bar 429): a garbled or missing answer is retryable. */
+const isRefusal = (e: unknown): e is NodeRequestError =>
+  e instanceof NodeRequestError && e.status !== null && e.status >= 400 && e.status < 500 && e.status !== 429;
 
 /**
  * Delivers a verified unit to one trusted node: the unit, its agreed verdicts, which of the node's
@@ -17,16 +21,21 @@ export class RelayRefusedError extends Error {}
 export class RelayService {
   constructor(
     private readonly db: PrismaService,
+    private readonly keys: PlatformKeys,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
   async buildMessage(unitId: string): Promise<RelayedUnit> {
     const unit = await this.db.workUnit.findUniqueOrThrow({ where: { id: unitId } });
     if (unit.status !== 'verified' || !unit.verdicts) throw new RelayRefusedError(`unit ${unitId} is not verified`);
-    const results = await this.db.$queryRaw<{ devicePublicKey: string; resultSignature: string }[]>`
-      SELECT d."publicKey" AS "devicePublicKey", a."resultSignature"
+    // The answers that made the quorum (a late agreeing one came after the verdict, and is not part of it).
+    const answers = await this.db.$queryRaw<
+      { devicePublicKey: string; resultSignature: string; verdicts: string; canaries: { index: number }[] }[]
+    >`
+      SELECT d."publicKey" AS "devicePublicKey", a."resultSignature", a."verdicts", a."canaries"
         FROM "Assignment" a JOIN "Device" d ON d."id" = a."deviceId"
-       WHERE a."unitId" = ${unitId} AND a."outcome" = 'agreed' ORDER BY a."id"`;
+       WHERE a."unitId" = ${unitId} AND a."outcome" = 'agreed' AND a."reason" IS NULL ORDER BY a."id"`;
+    const results = answers.map((r) => ({ ...r, canaries: r.canaries.map((c) => c.index).sort((x, y) => x - y) }));
     const refs = await this.db.$queryRaw<{ index: number; node: string; id: string }[]>`
       SELECT s."itemIndex" AS index, n."name" AS node, s."externalId" AS id
         FROM "SourceTx" s JOIN "TrustedNode" n ON n."id" = s."nodeId"
@@ -54,7 +63,7 @@ export class RelayService {
     if (node.status !== 'active') return 'node-disabled';
     const message = await this.buildMessage(unitId);
     try {
-      const res = await new NodeClient(node.url, this.config.PLATFORM_SIGNING_KEY).request<{ seq: string }>(
+      const res = await new NodeClient(node.url, await this.keys.currentSeed()).request<{ seq: string }>(
         'POST',
         '/v1/relay/units',
         message,
@@ -67,7 +76,7 @@ export class RelayService {
     } catch (e) {
       const error = e instanceof NodeRequestError ? `${e.code}: ${e.message}` : (e as Error).message;
       await this.db.relayDelivery.update({ where: { id: delivery.id }, data: { lastError: error.slice(0, 500) } });
-      if (e instanceof NodeRequestError && !e.unclear && e.status !== 429) throw new RelayRefusedError(error);
+      if (isRefusal(e)) throw new RelayRefusedError(error);
       throw e;
     }
   }

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, PrismaService, writeOutbox, type Config, type Tx } from '@idlemint/core';
 import { ed25519VerifyHex } from '@idlemint/crypto';
-import { LedgerService } from '@idlemint/ledger';
+import { RewardsService } from '@idlemint/ledger';
 import { resultSigningString, type ResultBody, type ResultResponse } from '@idlemint/protocol';
 import { WorkErrors, WorkQueues } from '@idlemint/work';
 import { decide, passesCanaries, type Answer } from './quorum.js';
+import { ReputationService } from './reputation.service.js';
 
 export interface SubmittingDevice {
   id: string;
@@ -18,10 +19,17 @@ interface LockedUnit {
   quorum: number;
   maxReplicas: number;
   replicasIssued: number;
-  canaries: { index: number; valid: boolean }[];
   reward: string;
   verdicts: string | null;
   itemCount: number;
+}
+
+type Planted = { index: number; valid: boolean }[];
+
+/** The device's verdicts on the unit's own items, in unit order: its canaries taken out. */
+export function realVerdicts(verdicts: string, canaries: Planted): string {
+  const at = new Set(canaries.map((c) => c.index));
+  return [...verdicts].filter((_, i) => !at.has(i)).join('');
 }
 
 /**
@@ -32,7 +40,8 @@ interface LockedUnit {
 export class VerificationService {
   constructor(
     private readonly db: PrismaService,
-    private readonly ledger: LedgerService,
+    private readonly rewards: RewardsService,
+    private readonly reputation: ReputationService,
     private readonly queues: WorkQueues,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -45,25 +54,36 @@ export class VerificationService {
       if (a.verdicts !== body.verdicts || a.resultSignature !== body.resultSignature) throw WorkErrors.alreadyAnswered();
       return this.answer(assignmentId);
     }
+    const canaries = a.canaries as Planted;
     const unit = await this.unitHead(this.db, a.unitId);
     // Cheap checks first, the signature last.
-    if (!new RegExp(`^[01]{${unit.itemCount}}$`).test(body.verdicts)) throw WorkErrors.verdictsInvalid(unit.itemCount);
+    const length = unit.itemCount + canaries.length;
+    if (body.verdicts.length !== length || !/^[01]*$/.test(body.verdicts)) throw WorkErrors.verdictsInvalid(length);
     if (a.status === 'expired' || a.deadline.getTime() < Date.now()) throw WorkErrors.deadlinePassed();
     if (!ed25519VerifyHex(device.publicKey, resultSigningString(a.unitId, body.verdicts), body.resultSignature)) {
       throw WorkErrors.resultSignatureInvalid();
     }
 
+    const real = realVerdicts(body.verdicts, canaries);
     await this.db.$transaction(async (tx) => {
       const locked = await this.unitHead(tx, a.unitId, true);
       const { count } = await tx.assignment.updateMany({
         where: { id: a.id, status: 'leased' },
-        data: { status: 'submitted', verdicts: body.verdicts, resultSignature: body.resultSignature, submittedAt: new Date() },
+        data: {
+          status: 'submitted',
+          verdicts: body.verdicts,
+          realVerdicts: real,
+          resultSignature: body.resultSignature,
+          submittedAt: new Date(),
+        },
       });
       if (count === 0) return; // the same result raced in twice: the first one counts
-      if (!passesCanaries(body.verdicts, locked.canaries)) {
-        await this.strike(tx, a.id, device.id, 'canary_failed', 'CANARY_MISSED');
+      if (!passesCanaries(body.verdicts, canaries)) {
+        await this.reputation.strike(tx, a.id, device.id, 'canary_failed', 'CANARY_MISSED');
+        // A decided unit stays decided: a late wrong answer is a strike, never a re-evaluation.
+        if (locked.status !== 'open') return;
       } else if (locked.status !== 'open') {
-        const agreed = locked.status === 'verified' && locked.verdicts === body.verdicts;
+        const agreed = locked.status === 'verified' && locked.verdicts === real;
         await tx.assignment.update({
           where: { id: a.id },
           data: { outcome: agreed ? 'agreed' : 'disagreed', reason: 'QUORUM_ALREADY_DECIDED' },
@@ -94,11 +114,11 @@ export class VerificationService {
   private async unitHead(db: Tx | PrismaService, unitId: string, lock = false): Promise<LockedUnit> {
     const rows = lock
       ? await db.$queryRaw<LockedUnit[]>`
-          SELECT "id", "status"::text AS status, "deviceClass", "quorum", "maxReplicas", "replicasIssued", "canaries",
+          SELECT "id", "status"::text AS status, "deviceClass", "quorum", "maxReplicas", "replicasIssued",
                  "reward"::text AS reward, "verdicts", jsonb_array_length("items") AS "itemCount"
             FROM "WorkUnit" WHERE "id" = ${unitId} FOR UPDATE`
       : await db.$queryRaw<LockedUnit[]>`
-          SELECT "id", "status"::text AS status, "deviceClass", "quorum", "maxReplicas", "replicasIssued", "canaries",
+          SELECT "id", "status"::text AS status, "deviceClass", "quorum", "maxReplicas", "replicasIssued",
                  "reward"::text AS reward, "verdicts", jsonb_array_length("items") AS "itemCount"
             FROM "WorkUnit" WHERE "id" = ${unitId}`;
     const unit = rows[0];
@@ -107,13 +127,16 @@ export class VerificationService {
   }
 
   private async evaluate(tx: Tx, unit: LockedUnit): Promise<void> {
-    const submitted = await tx.assignment.findMany({
-      where: { unitId: unit.id, status: 'submitted' },
-      select: { id: true, deviceId: true, ownerId: true, verdicts: true, outcome: true },
-    });
+    const submitted = await tx.$queryRaw<
+      { id: string; deviceId: string; ownerId: string | null; realVerdicts: string; outcome: string | null; active: boolean }[]
+    >`
+      SELECT a."id", a."deviceId", a."ownerId", a."realVerdicts", a."outcome"::text AS outcome, d."status" = 'active' AS active
+        FROM "Assignment" a JOIN "Device" d ON d."id" = a."deviceId"
+       WHERE a."unitId" = ${unit.id} AND a."status" = 'submitted'`;
+    // Only answers that passed their canaries, from devices still in good standing, count.
     const answers: Answer[] = submitted
-      .filter((s) => s.outcome === null)
-      .map((s) => ({ assignmentId: s.id, deviceId: s.deviceId, ownerId: s.ownerId, verdicts: s.verdicts! }));
+      .filter((s) => s.outcome === null && s.active)
+      .map((s) => ({ assignmentId: s.id, deviceId: s.deviceId, ownerId: s.ownerId, verdicts: s.realVerdicts }));
     const decision = decide(answers, {
       quorum: unit.quorum,
       answered: submitted.length,
@@ -137,7 +160,10 @@ export class VerificationService {
       }
       case 'disputed':
         await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'disputed', decidedAt: new Date() } });
-        await tx.assignment.updateMany({ where: { unitId: unit.id, status: 'submitted', outcome: null }, data: { reason: 'UNIT_DISPUTED' } });
+        await tx.assignment.updateMany({
+          where: { unitId: unit.id, status: 'submitted', outcome: null },
+          data: { reason: 'UNIT_DISPUTED' },
+        });
         return;
       case 'verified':
         await this.verify(tx, unit, decision.verdicts, decision.agreeing, decision.disagreeing);
@@ -148,29 +174,23 @@ export class VerificationService {
   private async verify(tx: Tx, unit: LockedUnit, verdicts: string, agreeing: Answer[], disagreeing: Answer[]): Promise<void> {
     await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'verified', verdicts, decidedAt: new Date() } });
     await tx.assignment.updateMany({ where: { id: { in: agreeing.map((a) => a.assignmentId) } }, data: { outcome: 'agreed' } });
-    await tx.device.updateMany({ where: { id: { in: agreeing.map((a) => a.deviceId) } }, data: { validResults: { increment: 1 } } });
-    for (const d of disagreeing) await this.strike(tx, d.assignmentId, d.deviceId, 'disagreed', 'DISAGREED_WITH_QUORUM');
+    for (const a of agreeing) await this.reputation.agreed(tx, a.deviceId);
+    for (const d of disagreeing) await this.reputation.strike(tx, d.assignmentId, d.deviceId, 'disagreed', 'DISAGREED_WITH_QUORUM');
     await tx.$executeRaw`
       UPDATE "SourceTx" SET "verdict" = (substr(${verdicts}, "itemIndex" + 1, 1) = '1') WHERE "unitId" = ${unit.id}`;
-    const devices = await tx.device.findMany({
-      where: { id: { in: agreeing.map((a) => a.deviceId) } },
-      select: { id: true, manufacturerId: true },
-    });
-    await this.ledger.creditUnit(
+    // Each device's place among its owner's devices sets its share (diminishing returns per owner).
+    const devices = await tx.$queryRaw<{ id: string; manufacturerId: string; ownerRank: number }[]>`
+      SELECT d."id", d."manufacturerId",
+             CASE WHEN d."ownerId" IS NULL THEN 1 ELSE (
+               SELECT COUNT(*)::int FROM "Device" x
+                WHERE x."ownerId" = d."ownerId" AND (x."enrolledAt", x."id") <= (d."enrolledAt", d."id")) END AS "ownerRank"
+        FROM "Device" d WHERE d."id" = ANY(${agreeing.map((a) => a.deviceId)})`;
+    await this.rewards.credit(
       tx,
       unit.id,
-      devices.map((d) => ({ deviceId: d.id, manufacturerId: d.manufacturerId })),
+      devices.map((d) => ({ deviceId: d.id, manufacturerId: d.manufacturerId, ownerRank: d.ownerRank })),
       BigInt(unit.reward),
     );
     await writeOutbox(tx, 'unit.verified', `unit.verified:${unit.id}`, { unitId: unit.id });
-  }
-
-  /** A wrong answer: no reward, a strike, and quarantine once the strikes add up. */
-  private async strike(tx: Tx, assignmentId: string, deviceId: string, outcome: 'canary_failed' | 'disagreed', reason: string) {
-    await tx.assignment.update({ where: { id: assignmentId }, data: { outcome, reason } });
-    const d = await tx.device.update({ where: { id: deviceId }, data: { strikes: { increment: 1 } }, select: { strikes: true } });
-    if (d.strikes >= this.config.QUARANTINE_STRIKES) {
-      await tx.device.updateMany({ where: { id: deviceId, status: 'active' }, data: { status: 'quarantined' } });
-    }
   }
 }

@@ -13,13 +13,13 @@ export interface Canary {
  * always invalid: a device that answers "all valid" without checking is caught on every unit.
  */
 export function makeCanaries(count: number): Canary[] {
-  const out: Canary[] = [];
-  for (let i = 0; i < count; i++) {
-    const scheme: Scheme = SCHEMES[randomInt(SCHEMES.length)]!;
-    const valid = i === 0 ? false : randomInt(2) === 1;
-    out.push({ item: makeItem(scheme, Buffer.from(makeTransferMessage(), 'hex'), valid), valid });
-  }
-  return out;
+  return Array.from({ length: count }, (_, i) => makeCanary(i === 0 ? false : randomInt(2) === 1));
+}
+
+/** One canary of a random scheme with the given answer. */
+export function makeCanary(valid: boolean): Canary {
+  const scheme: Scheme = SCHEMES[randomInt(SCHEMES.length)]!;
+  return { item: makeItem(scheme, Buffer.from(makeTransferMessage(), 'hex'), valid), valid };
 }
 
 /** Real items with the canaries put at random places; returns the items and where each canary went. */

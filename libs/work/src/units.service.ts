@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CONFIG, PrismaService, newId, writeOutbox, type Config } from '@idlemint/core';
+import { CONFIG, PlatformKeys, PrismaService, newId, writeOutbox, type Config } from '@idlemint/core';
 import { NodeClient, type NodePendingPage } from '@idlemint/protocol';
 import type { TxItem } from '@idlemint/crypto';
-import { makeCanaries, plantCanaries } from './canaries.js';
 
 interface ClassDemand {
   deviceClass: string;
@@ -22,6 +21,7 @@ export class UnitsService {
 
   constructor(
     private readonly db: PrismaService,
+    private readonly keys: PlatformKeys,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -37,7 +37,7 @@ export class UnitsService {
     const nodes = await this.db.trustedNode.findMany({ where: { status: 'active' } });
     let fetched = 0;
     for (const node of nodes) {
-      const client = new NodeClient(node.url, this.config.PLATFORM_SIGNING_KEY);
+      const client = new NodeClient(node.url, await this.keys.currentSeed());
       let page: NodePendingPage;
       try {
         page = await client.request<NodePendingPage>('GET', `/v1/pending?after=${node.ingestCursor}&limit=${this.config.INGEST_BATCH}`);
@@ -90,44 +90,40 @@ export class UnitsService {
     return made;
   }
 
+  /** Room is left for the canaries planted per assignment, so no device gets more than its batch size. */
+  private realItemsPerUnit(batchSize: number): number {
+    return Math.max(1, batchSize - Math.max(this.config.CANARIES_UNTRUSTED, this.config.CANARIES_TRUSTED));
+  }
+
+  /**
+   * One unit of the class's batch size. It starts with a single replica: the first device to take
+   * it decides whether its answer needs an independent match (AssignmentsService).
+   */
   private async cutOne(c: ClassDemand): Promise<boolean> {
-    const canaryCount = Math.min(this.config.CANARIES_PER_UNIT, Math.max(0, c.batchSize - 1));
-    const realCount = Math.max(1, c.batchSize - canaryCount);
     return this.db.$transaction(async (tx) => {
       const txs = await tx.$queryRaw<{ id: string; scheme: string; publicKey: string; message: string; signature: string }[]>`
         SELECT "id", "scheme", "publicKey", "message", "signature" FROM "SourceTx"
-         WHERE "unitId" IS NULL ORDER BY "createdAt", "id" LIMIT ${realCount} FOR UPDATE SKIP LOCKED`;
+         WHERE "unitId" IS NULL ORDER BY "createdAt", "id" LIMIT ${this.realItemsPerUnit(c.batchSize)} FOR UPDATE SKIP LOCKED`;
       if (txs.length === 0) return false;
-      const real: (TxItem & { id: string })[] = txs;
-      const { items, positions } = plantCanaries(
-        real.map(({ scheme, publicKey, message, signature }) => ({ scheme, publicKey, message, signature })),
-        makeCanaries(canaryCount),
-      );
+      const items: TxItem[] = txs.map(({ scheme, publicKey, message, signature }) => ({ scheme, publicKey, message, signature }));
       const unitId = newId();
       await tx.workUnit.create({
         data: {
           id: unitId,
           kind: 'tx-verify',
           deviceClass: c.deviceClass,
-          quorum: this.config.QUORUM,
+          quorum: 1,
           maxReplicas: this.config.MAX_REPLICAS,
-          replicasIssued: this.config.QUORUM,
+          replicasIssued: 1,
           items: items as object[],
-          canaries: positions as object[],
           reward: this.config.UNIT_REWARD.toString(),
         },
       });
-      // Where each real transaction landed: its index among the unit's items.
-      let next = 0;
-      const canaryAt = new Set(positions.map((p) => p.index));
-      for (const t of real) {
-        while (canaryAt.has(next)) next++;
-        await tx.sourceTx.update({ where: { id: t.id }, data: { unitId, itemIndex: next } });
-        next++;
-      }
-      for (let replica = 1; replica <= this.config.QUORUM; replica++) {
-        await writeOutbox(tx, 'work.replica', `work.replica:${unitId}:${replica}`, { unitId, replica, deviceClass: c.deviceClass });
-      }
+      await tx.$executeRaw`
+        UPDATE "SourceTx" s SET "unitId" = ${unitId}, "itemIndex" = (t.n - 1)::int
+          FROM unnest(${txs.map((t) => t.id)}::text[]) WITH ORDINALITY AS t(id, n)
+         WHERE s."id" = t.id`;
+      await writeOutbox(tx, 'work.replica', `work.replica:${unitId}:1`, { unitId, replica: 1, deviceClass: c.deviceClass });
       return true;
     });
   }

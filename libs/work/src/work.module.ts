@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AssignmentsService } from './assignments.service.js';
+import { CanaryStock } from './canary-stock.js';
 import { UnitsService } from './units.service.js';
 import { WorkQueues } from './work-queues.js';
 
 @Module({
-  providers: [WorkQueues, AssignmentsService, UnitsService],
-  exports: [WorkQueues, AssignmentsService, UnitsService],
+  providers: [WorkQueues, AssignmentsService, UnitsService, CanaryStock],
+  exports: [WorkQueues, AssignmentsService, UnitsService, CanaryStock],
 })
 export class WorkModule {}

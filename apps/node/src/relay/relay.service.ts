@@ -5,14 +5,7 @@ import { NODE_CONFIG, type NodeConfig } from '../config.js';
 import { NodePrismaService } from '../db/node-prisma.service.js';
 import { PendingRepository } from '../pending/pending.repository.js';
 import { LogRepository, type StoredEntry } from './log.repository.js';
-import {
-  refInvalid,
-  refMismatch,
-  refUnknown,
-  resultSignatureInvalid,
-  unitConflict,
-  verdictsInvalid,
-} from './relay.errors.js';
+import { refInvalid, refMismatch, refUnknown, resultSignatureInvalid, unitConflict, verdictsInvalid } from './relay.errors.js';
 
 /**
  * Accepts a verified unit: checks it on its own terms (verdicts, every device's signature, this
@@ -62,11 +55,20 @@ export class RelayService {
     }
   }
 
-  /** Every device's own signature over (unitId, verdicts): the node trusts no one's word for it. */
+  /**
+   * Every device's own signature over (unitId, its verdicts), and those verdicts, canaries taken
+   * out, equal to the unit's: the node trusts no one's word for the agreement.
+   */
   private checkResults(unit: RelayedUnit): void {
-    const signed = resultSigningString(unit.unitId, unit.verdicts);
     for (const r of unit.results) {
-      if (!ed25519VerifyHex(r.devicePublicKey, signed, r.resultSignature)) throw resultSignatureInvalid(r.devicePublicKey);
+      if (!ed25519VerifyHex(r.devicePublicKey, resultSigningString(unit.unitId, r.verdicts), r.resultSignature)) {
+        throw resultSignatureInvalid(r.devicePublicKey);
+      }
+      const planted = new Set(r.canaries);
+      const real = [...r.verdicts].filter((_, i) => !planted.has(i)).join('');
+      if (planted.size !== r.canaries.length || r.canaries.some((i) => i >= r.verdicts.length) || real !== unit.verdicts) {
+        throw verdictsInvalid('a device result does not agree with the unit verdicts', { devicePublicKey: r.devicePublicKey });
+      }
     }
   }
 
@@ -80,10 +82,7 @@ export class RelayService {
       if (!tx) throw refUnknown(ref.id);
       const item = unit.items[ref.index];
       const same =
-        item.scheme === tx.scheme &&
-        item.publicKey === tx.publicKey &&
-        item.message === tx.message &&
-        item.signature === tx.signature;
+        item.scheme === tx.scheme && item.publicKey === tx.publicKey && item.message === tx.message && item.signature === tx.signature;
       if (!same) throw refMismatch(ref.id, ref.index);
       const verdict = unit.verdicts[ref.index] === '1';
       if (verdicts.has(ref.id) && verdicts.get(ref.id) !== verdict) {
