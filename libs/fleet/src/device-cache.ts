@@ -28,7 +28,20 @@ export class TtlCache<V> {
     this.entries.set(key, { value, expires: Date.now() + this.ttlMs });
   }
 
+  /**
+   * Replaces a live entry's value and keeps its expiry: news from the device itself (a heartbeat)
+   * must not extend how long a revocation elsewhere can go unseen.
+   */
+  update(key: string, fn: (value: V) => V): void {
+    const e = this.entries.get(key);
+    if (e && e.expires >= Date.now()) e.value = fn(e.value);
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
   }
 }

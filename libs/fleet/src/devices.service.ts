@@ -11,13 +11,16 @@ import {
 import { randomInt } from 'node:crypto';
 import { TtlCache } from './device-cache.js';
 import { FleetErrors } from './fleet.errors.js';
-import { FleetRepository, type DeviceContext } from './fleet.repository.js';
-import { defaultPolicy } from './policy.js';
+import { FleetRepository, liveOf, type DeviceContext } from './fleet.repository.js';
+import { mayWork } from './policy.js';
 
 const CLAIM_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I: read off a fridge's display
 
 /** How long a gateway trusts its cached view of a device (revocation reaches it within this). */
 export const DEVICE_CACHE_MS = 5_000;
+/** Seconds between heartbeats the gateway asks for; a device is online within twice that. */
+export const HEARTBEAT_INTERVAL_S = 60;
+export const ONLINE_WITHIN_MS = 2 * HEARTBEAT_INTERVAL_S * 1000;
 
 @Injectable()
 export class DevicesService {
@@ -38,8 +41,22 @@ export class DevicesService {
     this.cache.delete(publicKey);
   }
 
+  /** Drops this process's whole view (a model or group policy, or a manufacturer, changed). */
+  forgetAll(): void {
+    this.cache.clear();
+  }
+
+  /** The merged work policy (device > group > model > default), from the cached context. */
   policyOf(device: DeviceContext): WorkPolicy {
-    return defaultPolicy(device.model.batchSize);
+    return device.policy;
+  }
+
+  /**
+   * Whether the device may be given work now: merged policy (idle only, local hours, power
+   * budget), the latest heartbeat and the manufacturer's status, all from the cached context.
+   */
+  mayWorkNow(device: DeviceContext, at: Date = new Date()): boolean {
+    return mayWork(device, at);
   }
 
   /**
@@ -95,12 +112,12 @@ export class DevicesService {
   }
 
   async heartbeat(device: DeviceContext, body: HeartbeatBody): Promise<{ policy: WorkPolicy; nextHeartbeatS: number }> {
-    await this.repo.recordHeartbeat(device.id, body.firmware, {
-      idle: body.idle,
-      uptimeS: body.uptimeS,
-      ...(body.metrics ?? {}),
-    });
-    return { policy: this.policyOf(device), nextHeartbeatS: 60 };
+    const telemetry = { idle: body.idle, uptimeS: body.uptimeS, ...(body.metrics ?? {}) };
+    await this.repo.recordHeartbeat(device.id, body.firmware, telemetry);
+    // This gateway's claims see the new idle flag and power draw at once (others within the TTL).
+    const live = liveOf(telemetry);
+    this.cache.update(device.publicKey, (ctx) => (ctx ? { ...ctx, live } : ctx));
+    return { policy: this.policyOf(device), nextHeartbeatS: HEARTBEAT_INTERVAL_S };
   }
 
   /**

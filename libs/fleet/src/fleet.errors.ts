@@ -2,10 +2,8 @@ import { DomainError } from '@idlemint/core';
 
 /** Fleet errors with stable codes; the HTTP layer maps the kind to a status. */
 export const FleetErrors = {
-  keyMismatch: () =>
-    new DomainError('DEVICE.KEY_MISMATCH', 'unauthorized', 'request is not signed by the certificate device key'),
-  certSignatureInvalid: () =>
-    new DomainError('CERT.SIGNATURE_INVALID', 'forbidden', 'birth certificate signature does not verify'),
+  keyMismatch: () => new DomainError('DEVICE.KEY_MISMATCH', 'unauthorized', 'request is not signed by the certificate device key'),
+  certSignatureInvalid: () => new DomainError('CERT.SIGNATURE_INVALID', 'forbidden', 'birth certificate signature does not verify'),
   attestationKeyUnknown: () => new DomainError('CERT.ATTESTATION_KEY_UNKNOWN', 'forbidden', 'attestation key is not registered'),
   attestationKeyRevoked: () => new DomainError('CERT.ATTESTATION_KEY_REVOKED', 'forbidden', 'attestation key was revoked'),
   attestationKeyMismatch: () =>
@@ -23,5 +21,18 @@ export const FleetErrors = {
   forbiddenRole: () => new DomainError('AUTH.ROLE_FORBIDDEN', 'forbidden', 'this key may not do that'),
   nameTaken: (what: string) => new DomainError(`${what.toUpperCase()}.NAME_TAKEN`, 'conflict', `${what} name is already taken`),
   attestationKeyTaken: () => new DomainError('ATTESTATION_KEY.TAKEN', 'conflict', 'attestation key is already registered'),
-  notFound: (what: string) => new DomainError(`${what.toUpperCase()}.NOT_FOUND`, 'not_found', `${what} not found`),
+  notFound: (what: string, details?: Record<string, unknown>) =>
+    new DomainError(`${what.toUpperCase()}.NOT_FOUND`, 'not_found', `${what.replaceAll('_', ' ')} not found`, details),
+  notQuarantined: () => new DomainError('DEVICE.NOT_QUARANTINED', 'conflict', 'device is not quarantined'),
+  revokedIsPermanent: (details?: Record<string, unknown>) =>
+    new DomainError('DEVICE.REVOKED_PERMANENT', 'conflict', 'a revoked device cannot be resumed', details),
+  lastAdminKey: () => new DomainError('API_KEY.LAST_ADMIN', 'conflict', 'the last active admin key cannot be revoked'),
+  apiKeyRevoked: () => new DomainError('API_KEY.REVOKED', 'conflict', 'API key is already revoked'),
+  bulkTooMany: (max: number) =>
+    new DomainError('BULK.TOO_MANY', 'unprocessable', `a bulk action may touch at most ${max} devices; narrow the filter`, { max }),
+  idempotencyKeyReused: () =>
+    new DomainError('BULK.IDEMPOTENCY_KEY_REUSED', 'conflict', 'this Idempotency-Key was used with another request body'),
+  idempotencyKeyInvalid: () =>
+    new DomainError('REQUEST.INVALID_IDEMPOTENCY_KEY', 'bad_request', 'Idempotency-Key must be 1 to 128 of [A-Za-z0-9._:-]'),
+  invalidCursor: () => new DomainError('REQUEST.INVALID_CURSOR', 'bad_request', 'cursor is not one this API gave out for this sort'),
 };
