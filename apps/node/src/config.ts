@@ -16,10 +16,13 @@ export const nodeConfigSchema = z.object({
   NODE_HOST: z.string().min(1).default('127.0.0.1'),
   NODE_PORT: int(4100, 65_535),
   NODE_DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/idlemint_node_a'),
-  /** The only key whose signed requests the node accepts. */
+  /** The platform key the node trusts first; rotations announce later ones (POST /v1/platform-keys). */
   PLATFORM_PUBLIC_KEY: hex32.default(DEV_PLATFORM_PUBLIC_KEY),
   /** Treasury's opening balance, minor units; applied once, when the database is new. */
-  TREASURY_BALANCE: z.string().regex(/^\d{1,36}$/).default('1000000000000'),
+  TREASURY_BALANCE: z
+    .string()
+    .regex(/^\d{1,36}$/)
+    .default('1000000000000'),
   /** New pending transactions per second (0 = none after the seed batch). */
   PENDING_RATE: int(100, 100_000),
   /** Unverified pending transactions topped up at start, before the node listens. */

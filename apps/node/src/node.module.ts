@@ -10,6 +10,9 @@ import { PayoutsService } from './payouts/payouts.service.js';
 import { PendingGeneratorService } from './pending/pending-generator.service.js';
 import { PendingController } from './pending/pending.controller.js';
 import { PendingRepository } from './pending/pending.repository.js';
+import { PlatformKeysController } from './platform-keys/platform-keys.controller.js';
+import { PlatformKeysRepository } from './platform-keys/platform-keys.repository.js';
+import { PlatformKeysService } from './platform-keys/platform-keys.service.js';
 import { LogRepository } from './relay/log.repository.js';
 import { RelayController } from './relay/relay.controller.js';
 import { RelayService } from './relay/relay.service.js';
@@ -27,7 +30,7 @@ export class NodeModule implements OnApplicationBootstrap {
   static forRoot(config: NodeConfig): DynamicModule {
     return {
       module: NodeModule,
-      controllers: [PendingController, RelayController, PayoutsController, StatsController],
+      controllers: [PendingController, RelayController, PayoutsController, StatsController, PlatformKeysController],
       providers: [
         { provide: NODE_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: PlatformAuthGuard },
@@ -40,6 +43,8 @@ export class NodeModule implements OnApplicationBootstrap {
         PayoutsRepository,
         PayoutsService,
         StatsService,
+        PlatformKeysRepository,
+        PlatformKeysService,
       ],
     };
   }

@@ -1,0 +1,15 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { QueueRegistry } from '../admin/queue-registry.js';
+import { OperatorAuthGuard } from '../common/auth.js';
+
+/** Operator API: job counts of every queue (the dashboard is at /admin/queues). */
+@Controller('operator/v1')
+@UseGuards(OperatorAuthGuard)
+export class OperatorQueuesController {
+  constructor(private readonly registry: QueueRegistry) {}
+
+  @Get('queues')
+  async queues() {
+    return { queues: await this.registry.depths() };
+  }
+}
