@@ -1,8 +1,18 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newId, PrismaService, type Prisma } from '@idlemint/core';
-import { ed25519FromSeed, ed25519Generate, ed25519Sign, makeItem, sha256Hex, verifyItem, type Ed25519KeyPair } from '@idlemint/crypto';
+import {
+  ed25519FromSeed,
+  ed25519Generate,
+  ed25519Sign,
+  makeItem,
+  sha256Hex,
+  verifyItem,
+  type Ed25519KeyPair,
+  type TxItem,
+} from '@idlemint/crypto';
 import { DEVICE_CACHE_MS } from '@idlemint/fleet';
+import { RewardsService } from '@idlemint/ledger';
 import { certificateSigningString, resultSigningString, signDeviceRequest } from '@idlemint/protocol';
 import { WorkQueues } from '@idlemint/work';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,7 +108,10 @@ describe('device gateway, protocol v1', () => {
   }
 
   /** An enrolled device of `m` (default: the shared model). */
-  async function enrolled(m: { name: string } = model, maker: TestManufacturer = mfr): Promise<{ device: DeviceClient; deviceId: string; claimCode: string }> {
+  async function enrolled(
+    m: { name: string } = model,
+    maker: TestManufacturer = mfr,
+  ): Promise<{ device: DeviceClient; deviceId: string; claimCode: string }> {
     const device = newDevice();
     const r = await device.post(ENROLL, { certificate: certFor(device, { model: m.name, attestation: maker.attestation }) });
     expect(r.status).toBe(201);
@@ -107,7 +120,11 @@ describe('device gateway, protocol v1', () => {
 
   const deviceRow = (publicKey: string) => db.device.findUnique({ where: { publicKey } });
 
-  /** A work unit in Postgres and its replica jobs in the class's queue (what ingest + the outbox do). */
+  /**
+   * A work unit in Postgres and its replica jobs in the class's queue (what ingest + the outbox do).
+   * Its items are the real ones only: canaries are planted per assignment at claim time, so a claim
+   * needs a model batch size of at least `items` + the canaries of the device's standing.
+   */
   async function queueUnit(a: RunningApi, deviceClass: string, opts: { items?: number; quorum?: number; replicas?: number } = {}) {
     const n = opts.items ?? 4;
     const replicas = opts.replicas ?? 2;
@@ -118,20 +135,31 @@ describe('device gateway, protocol v1', () => {
         id,
         kind: 'tx-verify',
         deviceClass,
-        quorum: opts.quorum ?? 2,
+        quorum: opts.quorum ?? replicas,
         maxReplicas: replicas + 1,
         replicasIssued: replicas,
         items: items as unknown as Prisma.InputJsonValue,
-        canaries: [],
         reward: '1000',
       },
     });
     const queues = a.app.get(WorkQueues);
     for (let replica = 1; replica <= replicas; replica++) await queues.addReplica(deviceClass, { unitId: id, replica });
-    return { id, items, verdicts: items.map((it) => (verifyItem(it) ? '1' : '0')).join('') };
+    return { id, items, verdicts: honest(items) };
   }
 
-  type Assignment = { assignmentId: string; unitId: string; kind: string; deadline: string; items: unknown[] };
+  type Assignment = { assignmentId: string; unitId: string; kind: string; deadline: string; items: TxItem[] };
+  type Planted = { index: number; valid: boolean }[];
+
+  /** What an honest device answers: every item it was sent checked, canaries included. */
+  const honest = (items: TxItem[]): string => items.map((it) => (verifyItem(it) ? '1' : '0')).join('');
+
+  /** Where the platform planted this assignment's canaries (recorded in Postgres, never told the device). */
+  async function plantedIn(assignmentId: string): Promise<Planted> {
+    return (await db.assignment.findUniqueOrThrow({ where: { id: assignmentId } })).canaries as Planted;
+  }
+
+  /** The items a device was sent, with its canaries taken out. */
+  const withoutCanaries = (items: TxItem[], planted: Planted): TxItem[] => items.filter((_, i) => !planted.some((c) => c.index === i));
 
   /** Claims until a replica comes (a replica given back is delayed ~250 ms), or `tries` run out. */
   async function claimUntilWork(device: DeviceClient, tries = 10): Promise<Reply<{ assignment: Assignment }>> {
@@ -149,7 +177,11 @@ describe('device gateway, protocol v1', () => {
       expect(device.publicKey).toBe(V.devicePublic);
       expect(attestation.publicKey).toBe(V.attestationPublic);
 
-      const cert = makeCertificate(attestation, device.publicKey, { serial: 'ACME-FR-000123', model: 'acme-fridge-x1', issuedAt: '2026-11-01T00:00:00Z' });
+      const cert = makeCertificate(attestation, device.publicKey, {
+        serial: 'ACME-FR-000123',
+        model: 'acme-fridge-x1',
+        issuedAt: '2026-11-01T00:00:00Z',
+      });
       expect(cert.signature).toBe(V.certSignature);
       expect(certificateSigningString(cert)).toBe(certificateString(cert));
 
@@ -224,7 +256,13 @@ describe('device gateway, protocol v1', () => {
       expect(again.body).toEqual(first.body);
       const rows = await db.device.findMany({ where: { publicKey: device.publicKey } });
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ id: first.body.deviceId, serial: cert.serial, modelId: model.id, manufacturerId: mfr.id, status: 'active' });
+      expect(rows[0]).toMatchObject({
+        id: first.body.deviceId,
+        serial: cert.serial,
+        modelId: model.id,
+        manufacturerId: mfr.id,
+        status: 'active',
+      });
     });
 
     it('401 DEVICE.KEY_MISMATCH when signed by another key than the certificate names', async () => {
@@ -237,21 +275,21 @@ describe('device gateway, protocol v1', () => {
     });
 
     it('403 for a bad certificate signature, unknown or revoked attestation key, key of another manufacturer, unknown model', async () => {
-      const cases: [string, (d: DeviceClient) => Promise<Certificate>][] = [
+      const cases: [string, (d: DeviceClient) => Certificate | Promise<Certificate>][] = [
         [
           'CERT.SIGNATURE_INVALID',
-          async (d) => {
+          (d) => {
             const c = certFor(d);
             return { ...c, signature: (c.signature[0] === '0' ? '1' : '0') + c.signature.slice(1) };
           },
         ],
-        ['CERT.SIGNATURE_INVALID', async (d) => ({ ...certFor(d), serial: unique('SN') })], // field changed after signing
-        ['CERT.ATTESTATION_KEY_UNKNOWN', async (d) => certFor(d, { attestation: ed25519Generate() })],
+        ['CERT.SIGNATURE_INVALID', (d) => ({ ...certFor(d), serial: unique('SN') })], // field changed after signing
+        ['CERT.ATTESTATION_KEY_UNKNOWN', (d) => certFor(d, { attestation: ed25519Generate() })],
         [
           'CERT.ATTESTATION_KEY_MISMATCH',
           async (d) => certFor(d, { attestation: (await createManufacturer(api.base)).attestation }), // signs for mfr's model
         ],
-        ['CERT.MODEL_UNKNOWN', async (d) => certFor(d, { model: unique('no-such-model') })],
+        ['CERT.MODEL_UNKNOWN', (d) => certFor(d, { model: unique('no-such-model') })],
         [
           'CERT.ATTESTATION_KEY_REVOKED',
           async (d) => {
@@ -319,16 +357,31 @@ describe('device gateway, protocol v1', () => {
         401,
         'DEVICE.SIGNATURE_INVALID',
       );
-      expectError(await device.post(HEARTBEAT, HEARTBEAT_BODY, { sendRaw: JSON.stringify(HEARTBEAT_BODY) + ' ' }), 401, 'DEVICE.SIGNATURE_INVALID');
+      expectError(
+        await device.post(HEARTBEAT, HEARTBEAT_BODY, { sendRaw: JSON.stringify(HEARTBEAT_BODY) + ' ' }),
+        401,
+        'DEVICE.SIGNATURE_INVALID',
+      );
       expectError(await device.post(HEARTBEAT, {}, { sendPath: CLAIM }), 401, 'DEVICE.SIGNATURE_INVALID');
       expectError(await device.get(`${EARNINGS}?page=1`, { sendPath: `${EARNINGS}?page=2` }), 401, 'DEVICE.SIGNATURE_INVALID');
       expectError(await device.get(`${EARNINGS}?page=1`, { sendPath: EARNINGS }), 401, 'DEVICE.SIGNATURE_INVALID');
-      expectError(await device.get(EARNINGS, { tamper: (h) => (h['x-device-signature'] = '00'.repeat(64)) }), 401, 'DEVICE.SIGNATURE_INVALID');
-      expectError(await device.get(EARNINGS, { tamper: (h) => (h['x-device-timestamp'] = String(Number(h['x-device-timestamp']) + 1)) }), 401, 'DEVICE.SIGNATURE_INVALID');
+      expectError(
+        await device.get(EARNINGS, { tamper: (h) => (h['x-device-signature'] = '00'.repeat(64)) }),
+        401,
+        'DEVICE.SIGNATURE_INVALID',
+      );
+      expectError(
+        await device.get(EARNINGS, { tamper: (h) => (h['x-device-timestamp'] = String(Number(h['x-device-timestamp']) + 1)) }),
+        401,
+        'DEVICE.SIGNATURE_INVALID',
+      );
       // Path and query exactly as signed are fine.
       expect((await device.get(`${EARNINGS}?page=1`)).status).toBe(200);
       const after = await deviceRow(device.publicKey);
-      expect({ firmware: after?.firmware, lastSeenAt: after?.lastSeenAt }).toEqual({ firmware: before?.firmware, lastSeenAt: before?.lastSeenAt });
+      expect({ firmware: after?.firmware, lastSeenAt: after?.lastSeenAt }).toEqual({
+        firmware: before?.firmware,
+        lastSeenAt: before?.lastSeenAt,
+      });
     });
 
     it('401 for each missing or malformed header', async () => {
@@ -381,12 +434,14 @@ describe('device gateway, protocol v1', () => {
       const device = new DeviceClient(gw.base, (await enrolled(m)).device.key);
       const active = new DeviceClient(gw.base, (await enrolled(m)).device.key);
       await db.device.update({ where: { publicKey: device.publicKey }, data: { status: 'suspended' } });
-      const unit = await queueUnit(gw, m.deviceClass, { replicas: 1 });
+      // One real item: with the canaries of a new device it fits the model's batch size of 4.
+      const unit = await queueUnit(gw, m.deviceClass, { items: 1, replicas: 1 });
       expect((await device.post(HEARTBEAT, HEARTBEAT_BODY)).status).toBe(200);
       const r = await device.post(CLAIM, {});
       expect(r.status).toBe(204);
       expect(r.text).toBe('');
       expect(await db.assignment.count({ where: { unitId: unit.id } })).toBe(0);
+      expect(await db.workUnit.findUnique({ where: { id: unit.id } })).toMatchObject({ quorum: 1, replicasIssued: 1 });
       const w = await active.post<{ assignment: Assignment }>(CLAIM, {});
       expect(w.status).toBe(200);
       expect(w.body.assignment.unitId).toBe(unit.id);
@@ -481,7 +536,9 @@ describe('device gateway, protocol v1', () => {
 
   describe('work', () => {
     it('claim, owner exclusion, and every result rule', async () => {
-      const m = await createModel(api.base, mfr.apiKey, { batchSize: 4 });
+      const canaries = api.config.CANARIES_UNTRUSTED; // none of these devices is trusted yet
+      expect(canaries).toBeGreaterThan(0);
+      const m = await createModel(api.base, mfr.apiKey, { batchSize: 4 + canaries });
       const a = await enrolled(m);
       const b = await enrolled(m);
       const c = await enrolled(m);
@@ -493,7 +550,20 @@ describe('device gateway, protocol v1', () => {
       const ra = await a.device.post<{ assignment: Assignment }>(CLAIM, { kinds: ['tx-verify'], maxItems: 32 });
       expect(ra.status).toBe(200);
       const asg = ra.body.assignment;
-      expect(asg).toEqual({ assignmentId: expect.stringMatching(ULID), unitId: unit.id, kind: 'tx-verify', deadline: expect.any(String), items: unit.items });
+      expect(asg).toEqual({
+        assignmentId: expect.stringMatching(ULID),
+        unitId: unit.id,
+        kind: 'tx-verify',
+        deadline: expect.any(String),
+        items: expect.any(Array),
+      });
+      // The unit's items in order with this assignment's canaries spliced in: no more than the model's batch size.
+      const plantedA = await plantedIn(asg.assignmentId);
+      expect(asg.items).toHaveLength(unit.items.length + canaries);
+      expect(plantedA).toHaveLength(canaries);
+      expect(withoutCanaries(asg.items, plantedA)).toEqual(unit.items);
+      for (const c of plantedA) expect(verifyItem(asg.items[c.index]!), `canary at ${c.index}`).toBe(c.valid);
+      expect(plantedA.some((c) => !c.valid)).toBe(true); // the first canary is always invalid
       const deadline = Date.parse(asg.deadline);
       expect(deadline).toBeGreaterThanOrEqual(t0 + api.config.LEASE_MS - 1_000);
       expect(deadline).toBeLessThanOrEqual(Date.now() + api.config.LEASE_MS + 1_000);
@@ -503,51 +573,115 @@ describe('device gateway, protocol v1', () => {
         status: 'leased',
       });
 
+      // c cannot take the unit's items and its canaries in fewer items than that: the replica stays queued.
+      expect((await c.device.post(CLAIM, { maxItems: unit.items.length + canaries - 1 })).status).toBe(204);
+      expect(await db.assignment.count({ where: { deviceId: c.deviceId } })).toBe(0);
+      await sleep(400); // the replica was given back with a short delay: let it be due again
       // b has the same owner as a: no replica of this unit for it; c, unowned, gets the other one.
       expect((await b.device.post(CLAIM, {})).status).toBe(204);
       expect(await db.assignment.count({ where: { deviceId: b.deviceId } })).toBe(0);
       const rc = await claimUntilWork(c.device);
       expect(rc.status).toBe(200);
       expect(rc.body.assignment.unitId).toBe(unit.id);
+      expect(withoutCanaries(rc.body.assignment.items, await plantedIn(rc.body.assignment.assignmentId))).toEqual(unit.items);
       expect((await b.device.post(CLAIM, {})).status).toBe(204);
 
       const path = resultPath(asg.assignmentId);
-      const good = { verdicts: unit.verdicts, resultSignature: resultSignature(a.device.key, unit.id, unit.verdicts) };
+      // What a signs: its verdicts over every item it was sent, canaries included.
+      const verdictsA = honest(asg.items);
+      const good = { verdicts: verdictsA, resultSignature: resultSignature(a.device.key, unit.id, verdictsA) };
 
-      expectError(await c.device.post(path, { verdicts: unit.verdicts, resultSignature: resultSignature(c.device.key, unit.id, unit.verdicts) }), 409, 'WORK.NOT_YOUR_ASSIGNMENT');
-      for (const verdicts of [unit.verdicts.slice(1), unit.verdicts + '1', '10x1', '']) {
-        expectError(await a.device.post(path, { verdicts, resultSignature: resultSignature(a.device.key, unit.id, verdicts) }), 422, 'WORK.VERDICTS_INVALID');
+      expectError(
+        await c.device.post(path, { verdicts: verdictsA, resultSignature: resultSignature(c.device.key, unit.id, verdictsA) }),
+        409,
+        'WORK.NOT_YOUR_ASSIGNMENT',
+      );
+      // Too short, too long, the unit's own verdicts without the canaries', not 0/1, empty.
+      const notBinary = 'x' + verdictsA.slice(1);
+      for (const verdicts of [verdictsA.slice(1), verdictsA + '1', unit.verdicts, notBinary, '']) {
+        expectError(
+          await a.device.post(path, { verdicts, resultSignature: resultSignature(a.device.key, unit.id, verdicts) }),
+          422,
+          'WORK.VERDICTS_INVALID',
+        );
       }
-      expectError(await a.device.post(path, { verdicts: unit.verdicts, resultSignature: resultSignature(c.device.key, unit.id, unit.verdicts) }), 422, 'WORK.RESULT_SIGNATURE_INVALID');
-      expectError(await a.device.post(path, { verdicts: unit.verdicts, resultSignature: resultSignature(a.device.key, newId(), unit.verdicts) }), 422, 'WORK.RESULT_SIGNATURE_INVALID');
-      expectError(await a.device.post(path, { verdicts: unit.verdicts, resultSignature: 'zz' }), 422, 'WORK.RESULT_SIGNATURE_INVALID');
-      expectError(await a.device.post(path, { verdicts: unit.verdicts, extra: true, resultSignature: good.resultSignature }), 400, 'REQUEST.INVALID_BODY');
-      expect(await db.assignment.findUnique({ where: { id: asg.assignmentId } })).toMatchObject({ status: 'leased', verdicts: null, resultSignature: null });
+      expectError(
+        await a.device.post(path, { verdicts: verdictsA, resultSignature: resultSignature(c.device.key, unit.id, verdictsA) }),
+        422,
+        'WORK.RESULT_SIGNATURE_INVALID',
+      );
+      expectError(
+        await a.device.post(path, { verdicts: verdictsA, resultSignature: resultSignature(a.device.key, newId(), verdictsA) }),
+        422,
+        'WORK.RESULT_SIGNATURE_INVALID',
+      );
+      // Signed over the unit's verdicts rather than over what it sends.
+      expectError(
+        await a.device.post(path, { verdicts: verdictsA, resultSignature: resultSignature(a.device.key, unit.id, unit.verdicts) }),
+        422,
+        'WORK.RESULT_SIGNATURE_INVALID',
+      );
+      expectError(await a.device.post(path, { verdicts: verdictsA, resultSignature: 'zz' }), 422, 'WORK.RESULT_SIGNATURE_INVALID');
+      expectError(
+        await a.device.post(path, { verdicts: verdictsA, extra: true, resultSignature: good.resultSignature }),
+        400,
+        'REQUEST.INVALID_BODY',
+      );
+      expect(await db.assignment.findUnique({ where: { id: asg.assignmentId } })).toMatchObject({
+        status: 'leased',
+        verdicts: null,
+        realVerdicts: null,
+        resultSignature: null,
+      });
 
       const first = await a.device.post(path, good);
       expect(first.status).toBe(202);
       expect(first.body).toEqual({ status: 'pending' });
       const again = await a.device.post(path, good);
       expect({ status: again.status, body: again.body }).toEqual({ status: 202, body: first.body });
-      expect(await db.assignment.findUnique({ where: { id: asg.assignmentId } })).toMatchObject({ status: 'submitted', verdicts: unit.verdicts, resultSignature: good.resultSignature });
+      // Stored as signed, and the verdicts on the unit's own items with the canaries taken out.
+      expect(await db.assignment.findUnique({ where: { id: asg.assignmentId } })).toMatchObject({
+        status: 'submitted',
+        verdicts: verdictsA,
+        realVerdicts: unit.verdicts,
+        resultSignature: good.resultSignature,
+        outcome: null,
+      });
 
-      const other = unit.verdicts.replace(/^./, (ch) => (ch === '1' ? '0' : '1'));
-      expectError(await a.device.post(path, { verdicts: other, resultSignature: resultSignature(a.device.key, unit.id, other) }), 409, 'WORK.ALREADY_ANSWERED');
+      const other = verdictsA.replace(/^./, (ch) => (ch === '1' ? '0' : '1'));
+      expectError(
+        await a.device.post(path, { verdicts: other, resultSignature: resultSignature(a.device.key, unit.id, other) }),
+        409,
+        'WORK.ALREADY_ANSWERED',
+      );
 
-      // c agrees: quorum of two, the unit is verified and each agreeing device credited once.
+      // c agrees on the unit's items (over its own canaries): quorum of two, the unit is verified and
+      // each agreeing device credited once, immature until the maturity window has passed.
+      const verdictsC = honest(rc.body.assignment.items);
       const rcResult = await c.device.post(resultPath(rc.body.assignment.assignmentId), {
-        verdicts: unit.verdicts,
-        resultSignature: resultSignature(c.device.key, unit.id, unit.verdicts),
+        verdicts: verdictsC,
+        resultSignature: resultSignature(c.device.key, unit.id, verdictsC),
       });
       expect({ status: rcResult.status, body: rcResult.body }).toEqual({ status: 202, body: { status: 'verified' } });
       const repeat = await a.device.post(path, good);
       expect({ status: repeat.status, body: repeat.body }).toEqual({ status: 202, body: { status: 'verified' } });
       expect(await db.workUnit.findUnique({ where: { id: unit.id } })).toMatchObject({ status: 'verified', verdicts: unit.verdicts });
+      expect(await db.assignment.count({ where: { unitId: unit.id, outcome: 'agreed' } })).toBe(2);
       expect(await db.journalEntry.count({ where: { unitId: unit.id } })).toBe(2);
+      const rewards = await db.reward.findMany({ where: { unitId: unit.id }, orderBy: { deviceId: 'asc' } });
+      expect(rewards.map((r) => ({ deviceId: r.deviceId, amount: r.amount.toFixed(0), status: r.status }))).toEqual(
+        [a.deviceId, c.deviceId].sort().map((deviceId) => ({ deviceId, amount: api.config.UNIT_REWARD.toString(), status: 'immature' })),
+      );
+      const ownerShare = (api.config.UNIT_REWARD * BigInt(api.config.OWNER_SHARE_BPS)) / 10_000n;
+      const maturing = await a.device.get(EARNINGS);
+      expect(maturing.status).toBe(200);
+      expect(maturing.body).toMatchObject({ pending: ownerShare.toString(), credited: '0', last24h: '0', paid: '0' });
+      // Once matured (what the worker's maintenance queue does), the owner share is credited.
+      await db.reward.updateMany({ where: { unitId: unit.id }, data: { maturesAt: new Date(Date.now() - 1_000) } });
+      expect(await api.app.get(RewardsService).matureDue()).toBeGreaterThanOrEqual(2);
       const earnings = await a.device.get(EARNINGS);
       expect(earnings.status).toBe(200);
-      const ownerShare = (api.config.UNIT_REWARD * BigInt(api.config.OWNER_SHARE_BPS)) / 10_000n;
-      expect(earnings.body).toMatchObject({ credited: ownerShare.toString(), last24h: ownerShare.toString(), paid: '0' });
+      expect(earnings.body).toMatchObject({ pending: '0', credited: ownerShare.toString(), last24h: ownerShare.toString(), paid: '0' });
 
       // Unknown assignments: not found, never 5xx.
       expectError(await a.device.post(resultPath(newId()), good), 404, 'WORK.ASSIGNMENT_NOT_FOUND');
@@ -558,19 +692,28 @@ describe('device gateway, protocol v1', () => {
       const lease = await startExtra({ LEASE_MS: '1000' });
       const m = await createModel(api.base, mfr.apiKey);
       const { device, deviceId } = await enrolled(m);
-      const unit = await queueUnit(lease, m.deviceClass, { replicas: 1 });
+      // One real item: with the canaries of a new device it fits the model's batch size of 4.
+      const unit = await queueUnit(lease, m.deviceClass, { items: 1, replicas: 1 });
       const client = new DeviceClient(lease.base, device.key);
       const r = await client.post<{ assignment: Assignment }>(CLAIM, {});
       expect(r.status).toBe(200);
       expect(Date.parse(r.body.assignment.deadline) - Date.now()).toBeLessThanOrEqual(1_000);
       await sleep(1_300);
-      const verdicts = unit.verdicts;
+      // A well-formed answer over every item sent, so only the deadline is at fault.
+      const verdicts = honest(r.body.assignment.items);
       expectError(
-        await client.post(resultPath(r.body.assignment.assignmentId), { verdicts, resultSignature: resultSignature(device.key, unit.id, verdicts) }),
+        await client.post(resultPath(r.body.assignment.assignmentId), {
+          verdicts,
+          resultSignature: resultSignature(device.key, unit.id, verdicts),
+        }),
         409,
         'WORK.DEADLINE_PASSED',
       );
-      expect(await db.assignment.findFirst({ where: { deviceId } })).toMatchObject({ status: 'leased', verdicts: null, resultSignature: null });
+      expect(await db.assignment.findFirst({ where: { deviceId } })).toMatchObject({
+        status: 'leased',
+        verdicts: null,
+        resultSignature: null,
+      });
     });
   });
 

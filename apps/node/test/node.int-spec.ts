@@ -82,15 +82,43 @@ describe('reference trusted node', () => {
   let pending: NodePendingPage['transactions'] = [];
   const truth = new Map<string, boolean>();
 
-  /** A unit over `txs` (plus one foreign item), with `verdicts` chosen per tx by `verdictOf`, signed by every device. */
+  /** One device's result over its own verdicts (what it signed), its canaries at `canaries`. */
+  function resultOf(d: Ed25519KeyPair, unitId: string, verdicts: string, canaries: number[] = []): RelayedUnit['results'][number] {
+    return {
+      devicePublicKey: d.publicKey,
+      resultSignature: ed25519Sign(d.secretKey, resultSigningString(unitId, verdicts)),
+      verdicts,
+      canaries,
+    };
+  }
+
+  /**
+   * The verdict string a device sends when its canaries were planted among the unit's items:
+   * `planted` maps each canary's index in the device's items to its answer. Returns the long
+   * string and the sorted canary indexes.
+   */
+  function withCanaries(unitVerdicts: string, planted: Record<number, '0' | '1'>): { verdicts: string; canaries: number[] } {
+    const canaries = Object.keys(planted)
+      .map(Number)
+      .sort((a, b) => a - b);
+    const real = [...unitVerdicts];
+    const out: string[] = [];
+    for (let i = 0; i < unitVerdicts.length + canaries.length; i++) out.push(i in planted ? planted[i]! : real.shift()!);
+    return { verdicts: out.join(''), canaries };
+  }
+
+  /**
+   * A unit over `txs` (plus one foreign item), with `verdicts` chosen per tx by `verdictOf`, signed by
+   * every device. No canaries planted: each device's verdicts are the unit's.
+   */
   function unitOver(
     txs: NodePendingPage['transactions'],
     verdictOf: (id: string) => boolean = (id) => truth.get(id)!,
     unitId = `unit-${randomBytes(6).toString('hex')}`,
     signers: Ed25519KeyPair[] = devices,
   ): RelayedUnit {
-    const canary = makeItem('ed25519', Buffer.from(makeTransferMessage(), 'hex'), false);
-    const items = [...txs.map(({ scheme, publicKey, message, signature }) => ({ scheme, publicKey, message, signature })), canary];
+    const foreign = makeItem('ed25519', Buffer.from(makeTransferMessage(), 'hex'), false);
+    const items = [...txs.map(({ scheme, publicKey, message, signature }) => ({ scheme, publicKey, message, signature })), foreign];
     const verdicts = txs.map((t) => (verdictOf(t.id) ? '1' : '0')).join('') + '0';
     return {
       v: 1,
@@ -99,10 +127,7 @@ describe('reference trusted node', () => {
       items,
       verdicts,
       refs: txs.map((t, index) => ({ index, node: NODE, id: t.id })),
-      results: signers.map((d) => ({
-        devicePublicKey: d.publicKey,
-        resultSignature: ed25519Sign(d.secretKey, resultSigningString(unitId, verdicts)),
-      })),
+      results: signers.map((d) => resultOf(d, unitId, verdicts)),
       verifiedAt: new Date().toISOString(),
     };
   }
@@ -237,11 +262,37 @@ describe('reference trusted node', () => {
       devices[0].secretKey,
       resultSigningString(wrongVerdictsSigned.unitId, '111'),
     );
+    // A device whose own (properly signed) verdicts are not the unit's: its signature proves nothing.
+    const flip = (v: string, i: number) => v.slice(0, i) + (v[i] === '1' ? '0' : '1') + v.slice(i + 1);
+    const disagreeing = unitOver(txs);
+    disagreeing.results[1] = resultOf(devices[1], disagreeing.unitId, flip(disagreeing.verdicts, 0));
+    // Canaries planted, but the indexes given are not where they sit: taking them out leaves other verdicts.
+    const misplaced = unitOver(txs);
+    // A canary answering the opposite of the first real verdict, in front of it; said to sit one further.
+    const long = withCanaries(misplaced.verdicts, { 0: misplaced.verdicts[0] === '1' ? '0' : '1' });
+    misplaced.results[0] = resultOf(devices[0], misplaced.unitId, long.verdicts, [1]);
+    const canaryOutside = unitOver(txs);
+    canaryOutside.results[0] = resultOf(devices[0], canaryOutside.unitId, canaryOutside.verdicts, [canaryOutside.verdicts.length]);
+    const canaryTwice = unitOver(txs);
+    const once = withCanaries(canaryTwice.verdicts, { 1: '0' });
+    canaryTwice.results[0] = resultOf(devices[0], canaryTwice.unitId, once.verdicts, [1, 1]);
     const cases: [string, unknown, number, string, { sign?: boolean; tamper?: (h: Record<string, string>) => void }?][] = [
-      ['bad platform signature', good, 401, 'NODE.PLATFORM_SIGNATURE_INVALID', { tamper: (h) => (h['x-idlemint-signature'] = 'ab'.repeat(64)) }],
+      [
+        'bad platform signature',
+        good,
+        401,
+        'NODE.PLATFORM_SIGNATURE_INVALID',
+        { tamper: (h) => (h['x-idlemint-signature'] = 'ab'.repeat(64)) },
+      ],
       ['unsigned', good, 401, 'NODE.PLATFORM_SIGNATURE_INVALID', { sign: false }],
       ['bad device signature', forged, 422, 'NODE.RESULT_SIGNATURE_INVALID'],
       ['device signed other verdicts', wrongVerdictsSigned, 422, 'NODE.RESULT_SIGNATURE_INVALID'],
+      ['a device’s verdicts differ from the unit’s', disagreeing, 422, 'NODE.VERDICTS_INVALID'],
+      ['canaries at the wrong indexes', misplaced, 422, 'NODE.VERDICTS_INVALID'],
+      ['a canary index outside the device verdicts', canaryOutside, 422, 'NODE.VERDICTS_INVALID'],
+      ['a canary index twice', canaryTwice, 422, 'NODE.VERDICTS_INVALID'],
+      ['device verdicts missing', { ...good, results: good.results.map(({ verdicts: _, ...r }) => r) }, 400, 'REQUEST.INVALID_BODY'],
+      ['device canaries missing', { ...good, results: good.results.map(({ canaries: _, ...r }) => r) }, 400, 'REQUEST.INVALID_BODY'],
       ['verdicts too short', { ...good, verdicts: good.verdicts.slice(1) }, 422, 'NODE.VERDICTS_INVALID'],
       ['verdicts too long', { ...good, verdicts: good.verdicts + '1' }, 422, 'NODE.VERDICTS_INVALID'],
       ['verdicts not 0/1', { ...good, verdicts: '1x0' }, 422, 'NODE.VERDICTS_INVALID'],
@@ -272,6 +323,67 @@ describe('reference trusted node', () => {
     expect((await node.send('POST', '/v1/relay/units', good)).status).toBe(200);
   });
 
+  it('refuses a result whose verdicts, canaries taken out, are not the unit’s: 422, nothing stored', async () => {
+    const txs = take(3);
+    const unit = unitOver(txs);
+    // Device 1 planted one canary and signed its long string properly, but its real verdicts disagree.
+    const real = [...unit.verdicts].map((c, i) => (i === 1 ? (c === '1' ? '0' : '1') : c)).join('');
+    const planted = withCanaries(real, { 2: '0' });
+    unit.results[1] = resultOf(devices[1], unit.unitId, planted.verdicts, planted.canaries);
+    const before = await logLength();
+    const r = await node.send('POST', '/v1/relay/units', unit);
+    expect(r.status).toBe(422);
+    expect(r.body.error?.code).toBe('NODE.VERDICTS_INVALID');
+    expect(await logLength()).toBe(before);
+    const { rows } = await db.query(
+      'SELECT 1 FROM "PendingTx" WHERE "txId" = ANY($1) AND ("verdict" IS NOT NULL OR "unitId" IS NOT NULL)',
+      [txs.map((t) => t.id)],
+    );
+    expect(rows).toHaveLength(0);
+    // The same unit with device 1's answer agreeing goes through.
+    const fixed = withCanaries(unit.verdicts, { 2: '0' });
+    unit.results[1] = resultOf(devices[1], unit.unitId, fixed.verdicts, fixed.canaries);
+    expect((await node.send('POST', '/v1/relay/units', unit)).status).toBe(200);
+  });
+
+  it('accepts results with canaries planted: each device signed its own longer verdicts', async () => {
+    const txs = take(3);
+    const unit = unitOver(txs);
+    // Untrusted device: three canaries, the first one invalid; the other device: one canary at the end.
+    const three = withCanaries(unit.verdicts, { 0: '0', 3: '1', 5: '0' });
+    const one = withCanaries(unit.verdicts, { [unit.verdicts.length]: '0' });
+    expect(three.verdicts).toHaveLength(unit.items.length + 3);
+    unit.results = [
+      resultOf(devices[0], unit.unitId, three.verdicts, three.canaries),
+      resultOf(devices[1], unit.unitId, one.verdicts, one.canaries),
+    ];
+    // A signature over the unit's short verdicts would not do: the node checks the device's own string.
+    const shortSigned = {
+      ...unit,
+      results: [
+        { ...unit.results[0], resultSignature: ed25519Sign(devices[0].secretKey, resultSigningString(unit.unitId, unit.verdicts)) },
+        unit.results[1],
+      ],
+    };
+    const refused = await node.send('POST', '/v1/relay/units', shortSigned);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error?.code).toBe('NODE.RESULT_SIGNATURE_INVALID');
+
+    const r = await node.send('POST', '/v1/relay/units', unit);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ duplicate: false });
+    const { rows } = await db.query<{ txId: string; verdict: boolean; unitId: string }>(
+      'SELECT "txId", "verdict", "unitId" FROM "PendingTx" WHERE "txId" = ANY($1)',
+      [txs.map((t) => t.id)],
+    );
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row).toMatchObject({ verdict: truth.get(row.txId), unitId: unit.unitId });
+    const { rows: logged } = await db.query<{ payload: RelayedUnit }>('SELECT "payload" FROM "LogEntry" WHERE "unitId" = $1', [
+      unit.unitId,
+    ]);
+    expect(logged[0]?.payload.results).toEqual(unit.results);
+  });
+
   it('ignores refs to other nodes', async () => {
     const unit = unitOver(take(1));
     unit.refs.push({ index: unit.items.length - 1, node: 'node-other', id: 'whatever' });
@@ -297,7 +409,9 @@ describe('reference trusted node', () => {
   it('serialises concurrent appends into one unbroken chain; concurrent repeats append once', async () => {
     const units = Array.from({ length: 8 }, () => unitOver(take(1)));
     const repeats = Array.from({ length: 5 }, () => units[0]);
-    const answers = await Promise.all([...units, ...repeats].map((u) => node.send<{ seq: string; duplicate: boolean }>('POST', '/v1/relay/units', u)));
+    const answers = await Promise.all(
+      [...units, ...repeats].map((u) => node.send<{ seq: string; duplicate: boolean }>('POST', '/v1/relay/units', u)),
+    );
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(new Set(answers.map((a) => a.body.seq)).size).toBe(8);
     expect(answers.filter((a) => !a.body.duplicate)).toHaveLength(8);
@@ -331,7 +445,9 @@ describe('reference trusted node', () => {
     try {
       const { rows } = await db.query<{ payload: RelayedUnit }>('SELECT "payload" FROM "LogEntry" WHERE "seq" = 1');
       const original = rows[0].payload;
-      await db.query('UPDATE "LogEntry" SET "payload" = $1 WHERE "seq" = 1', [{ ...original, verdicts: original.verdicts.replace(/^./, (c) => (c === '1' ? '0' : '1')) }]);
+      await db.query('UPDATE "LogEntry" SET "payload" = $1 WHERE "seq" = 1', [
+        { ...original, verdicts: original.verdicts.replace(/^./, (c) => (c === '1' ? '0' : '1')) },
+      ]);
       expect((await stats()).chainValid).toBe(false);
       await db.query('UPDATE "LogEntry" SET "payload" = $1 WHERE "seq" = 1', [original]);
       expect((await stats()).chainValid).toBe(true);
@@ -343,7 +459,7 @@ describe('reference trusted node', () => {
   describe('payouts', () => {
     const key = () => `payout:${randomBytes(6).toString('hex')}`;
     const balance = async (address: string) =>
-      ((await db.query<{ amount: string }>('SELECT "amount"::text FROM "Balance" WHERE "address" = $1', [address])).rows[0]?.amount ?? '0');
+      (await db.query<{ amount: string }>('SELECT "amount"::text FROM "Balance" WHERE "address" = $1', [address])).rows[0]?.amount ?? '0';
 
     it('executes once per key, answers the same again, refuses a changed request with 409', async () => {
       const treasury = BigInt(await balance('@treasury'));
@@ -358,7 +474,10 @@ describe('reference trusted node', () => {
       expect(await balance('owner-alice')).toBe('1500');
       expect(BigInt(await balance('@treasury'))).toBe(treasury - 1500n);
 
-      for (const changed of [{ ...req, amount: '1501' }, { ...req, address: 'owner-bob' }]) {
+      for (const changed of [
+        { ...req, amount: '1501' },
+        { ...req, address: 'owner-bob' },
+      ]) {
         const r = await node.send('POST', '/v1/payouts', changed);
         expect(r.status).toBe(409);
         expect(r.body.error?.code).toBe('NODE.PAYOUT_CONFLICT');

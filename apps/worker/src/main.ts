@@ -15,7 +15,7 @@ export async function createWorker(config: Config): Promise<INestApplicationCont
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   await createWorker(config);
-  console.log('worker: processing relay, payouts and ingest; dispatching the outbox');
+  console.log('worker: processing relay, payouts, ingest and alerts; dispatching the outbox');
 }
 
 if (require.main === module) {

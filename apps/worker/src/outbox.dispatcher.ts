@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { CONFIG, JOB_NAME, PrismaService, QUEUE, jobOptions, type Config, type OutboxPayloads, type OutboxTopic } from '@idlemint/core';
 import { WorkQueues } from '@idlemint/work';
@@ -16,10 +16,11 @@ interface OutboxRow {
  * the same job id, and the handlers are idempotent in Postgres.
  */
 @Injectable()
-export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger(OutboxDispatcher.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private stopped = false;
   private readonly options: ReturnType<typeof jobOptions>;
 
   constructor(
@@ -27,9 +28,10 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
     private readonly work: WorkQueues,
     @InjectQueue(QUEUE.relay) private readonly relay: Queue,
     @InjectQueue(QUEUE.payouts) private readonly payouts: Queue,
+    @InjectQueue(QUEUE.alerts) private readonly alerts: Queue,
     @Inject(CONFIG) private readonly config: Config,
   ) {
-    this.options = jobOptions(config.RELAY_ATTEMPTS);
+    this.options = jobOptions(config.RELAY_ATTEMPTS, { attempts: config.ALERT_DELIVERY_ATTEMPTS, backoffMs: config.ALERT_BACKOFF_MS });
   }
 
   onApplicationBootstrap(): void {
@@ -39,12 +41,18 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
         (e: Error) => this.log.error(`outbox: ${e.message}`),
       );
       await this.running;
-      this.timer = setTimeout(() => void loop(), this.config.OUTBOX_POLL_MS);
+      // Shutdown may have come while this pass ran: do not schedule another one.
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), this.config.OUTBOX_POLL_MS);
     };
     void loop();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops before the database goes: Nest runs every onModuleDestroy (Prisma disconnects in its own)
+   * before any onApplicationShutdown, so waiting here keeps a pass in flight from reopening the pool.
+   */
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
@@ -95,6 +103,11 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnApplicationSh
       case 'payout.created': {
         const data = row.payload as OutboxPayloads['payout.created'];
         await this.payouts.add(JOB_NAME['payouts.execute'], data, this.options['payouts.execute'](data));
+        return;
+      }
+      case 'alert.delivery': {
+        const data = row.payload as OutboxPayloads['alert.delivery'];
+        await this.alerts.add(JOB_NAME['alerts.deliver'], data, this.options['alerts.deliver'](data));
         return;
       }
     }

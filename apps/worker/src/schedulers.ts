@@ -3,12 +3,14 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import type { Queue } from 'bullmq';
 import { CONFIG, JOB_NAME, QUEUE, jobOptions, type Config } from '@idlemint/core';
 
-/** BullMQ job schedulers: ingest ticks and payout runs. Upserted, so N workers keep one of each. */
+/** BullMQ job schedulers: ingest ticks, payout runs, alert evaluations and maintenance. Upserted, so N workers keep one of each. */
 @Injectable()
 export class Schedulers implements OnApplicationBootstrap {
   constructor(
     @InjectQueue(QUEUE.ingest) private readonly ingest: Queue,
     @InjectQueue(QUEUE.payouts) private readonly payouts: Queue,
+    @InjectQueue(QUEUE.alerts) private readonly alerts: Queue,
+    @InjectQueue(QUEUE.maintenance) private readonly maintenance: Queue,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -24,5 +26,14 @@ export class Schedulers implements OnApplicationBootstrap {
       { every: this.config.PAYOUT_EVERY_MS },
       { name: JOB_NAME['payouts.run'], data: {}, opts: opts['payouts.run']({}) },
     );
+    await this.alerts.upsertJobScheduler(
+      'alerts-evaluate',
+      { every: this.config.ALERTS_EVERY_MS },
+      { name: JOB_NAME['alerts.evaluate'], data: {}, opts: opts['alerts.evaluate']({}) },
+    );
+    const every = { 'maintenance.mature': 1_000, 'maintenance.canaries': 2_000, 'maintenance.expire': 2_000 } as const;
+    for (const [name, ms] of Object.entries(every) as [keyof typeof every, number][]) {
+      await this.maintenance.upsertJobScheduler(name, { every: ms }, { name, data: {}, opts: opts[name]({}) });
+    }
   }
 }

@@ -1,12 +1,18 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { AlertsModule } from '@idlemint/alerts';
 import { CONFIG, ConfigModule, DbModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
+import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
 import { WorkModule } from '@idlemint/work';
+import { AlertsProcessor } from './alerts.processor.js';
 import { IngestProcessor } from './ingest.processor.js';
+import { MaintenanceProcessor } from './maintenance.processor.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
 import { PayoutsProcessor } from './payouts.processor.js';
+import { ProcessorsShutdown } from './processors-shutdown.js';
 import { RelayProcessor } from './relay.processor.js';
 import { Schedulers } from './schedulers.js';
 
@@ -20,6 +26,7 @@ export class WorkerModule {
         ConfigModule.forRoot(config),
         DbModule,
         RedisModule,
+        DiscoveryModule,
         BullModule.forRootAsync({
           inject: [CONFIG],
           useFactory: (c: Config) => {
@@ -36,12 +43,29 @@ export class WorkerModule {
             };
           },
         }),
-        BullModule.registerQueue({ name: QUEUE.relay }, { name: QUEUE.payouts }, { name: QUEUE.ingest }),
+        BullModule.registerQueue(
+          { name: QUEUE.relay },
+          { name: QUEUE.payouts },
+          { name: QUEUE.ingest },
+          { name: QUEUE.alerts },
+          { name: QUEUE.maintenance },
+        ),
         WorkModule,
+        LedgerModule,
         RelayModule,
         PayoutsModule,
+        AlertsModule,
       ],
-      providers: [OutboxDispatcher, Schedulers, RelayProcessor, PayoutsProcessor, IngestProcessor],
+      providers: [
+        OutboxDispatcher,
+        Schedulers,
+        ProcessorsShutdown,
+        RelayProcessor,
+        PayoutsProcessor,
+        IngestProcessor,
+        AlertsProcessor,
+        MaintenanceProcessor,
+      ],
     };
   }
 }

@@ -1,7 +1,13 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '@idlemint/audit';
 import { LedgerModule } from '@idlemint/ledger';
+import { PayoutResolutionService } from './payout-resolution.service.js';
 import { PayoutsService } from './payouts.service.js';
 import { ReconciliationService } from './reconciliation.service.js';
 
-@Module({ imports: [LedgerModule], providers: [PayoutsService, ReconciliationService], exports: [PayoutsService, ReconciliationService] })
+@Module({
+  imports: [LedgerModule, AuditModule],
+  providers: [PayoutsService, ReconciliationService, PayoutResolutionService],
+  exports: [PayoutsService, ReconciliationService, PayoutResolutionService],
+})
 export class PayoutsModule {}

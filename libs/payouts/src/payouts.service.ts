@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CONFIG, PrismaService, newId, writeOutbox, type Config, type Tx } from '@idlemint/core';
+import { CONFIG, PlatformKeys, PrismaService, newId, writeOutbox, type Config, type Tx } from '@idlemint/core';
 import { LedgerService } from '@idlemint/ledger';
 import { NodeClient, NodeRequestError } from '@idlemint/protocol';
 
@@ -13,6 +13,12 @@ interface NodePayout {
 /** Thrown while the outcome of a payout is unknown: BullMQ retries, the last failure halts. */
 export class PayoutUnclearError extends Error {}
 
+const unclear = (payoutId: string, e: unknown) => new PayoutUnclearError(`payout ${payoutId}: ${(e as Error).message}`);
+
+/** A definite "no" from the node to the payout request itself: a 4xx answer. */
+const isRefusal = (e: unknown): e is NodeRequestError =>
+  e instanceof NodeRequestError && e.status !== null && e.status >= 400 && e.status < 500;
+
 /**
  * Pays owners whose balance passed the threshold, through the payout node, once per idempotency
  * key. An outcome the node does not state clearly halts that owner's payouts; only a definite
@@ -24,6 +30,7 @@ export class PayoutsService {
 
   constructor(
     private readonly db: PrismaService,
+    private readonly keys: PlatformKeys,
     private readonly ledger: LedgerService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -61,7 +68,10 @@ export class PayoutsService {
     const open = await tx.payout.count({ where: { ownerId, status: { in: ['pending', 'unclear'] } } });
     if (open > 0) return null;
     const devices = await tx.device.findMany({ where: { ownerId }, select: { id: true } });
-    const balances = await this.ledger.deviceBalances(tx, devices.map((d) => d.id));
+    const balances = await this.ledger.deviceBalances(
+      tx,
+      devices.map((d) => d.id),
+    );
     const amounts = new Map<string, bigint>();
     for (const d of devices) {
       const b = balances.get(`device:${d.id}`) ?? 0n;
@@ -83,25 +93,28 @@ export class PayoutsService {
     const p = await this.db.payout.findUniqueOrThrow({ where: { id: payoutId } });
     if (p.status === 'confirmed' || p.status === 'failed') return 'done';
     const node = await this.db.trustedNode.findUniqueOrThrow({ where: { id: p.nodeId } });
-    const client = new NodeClient(node.url, this.config.PLATFORM_SIGNING_KEY);
+    const client = new NodeClient(node.url, await this.keys.currentSeed());
     let answer: NodePayout;
     try {
-      answer = await client.request<NodePayout>('GET', `/v1/payouts/${p.idempotencyKey}`).catch((e: unknown) => {
-        if (e instanceof NodeRequestError && e.status === 404) {
-          return client.request<NodePayout>('POST', '/v1/payouts', {
-            idempotencyKey: p.idempotencyKey,
-            address: p.address,
-            amount: p.amount.toFixed(0),
-          });
-        }
-        throw e;
-      });
+      answer = await client.request<NodePayout>('GET', `/v1/payouts/${p.idempotencyKey}`);
     } catch (e) {
-      if (e instanceof NodeRequestError && !e.unclear) {
-        await this.fail(payoutId, `${e.code}: ${e.message}`);
+      // Only "no payout under this key" allows paying. Any other failure to answer the question
+      // (refused, garbled, unreachable) says nothing about an earlier attempt: unclear.
+      if (!(e instanceof NodeRequestError && e.status === 404)) throw unclear(payoutId, e);
+      try {
+        answer = await client.request<NodePayout>('POST', '/v1/payouts', {
+          idempotencyKey: p.idempotencyKey,
+          address: p.address,
+          amount: p.amount.toFixed(0),
+        });
+      } catch (e2) {
+        if (!isRefusal(e2)) throw unclear(payoutId, e2);
+        await this.fail(payoutId, `${e2.code}: ${e2.message}`);
         return 'failed';
       }
-      throw new PayoutUnclearError(`payout ${payoutId}: ${(e as Error).message}`);
+    }
+    if (answer?.status !== 'confirmed' && answer?.status !== 'failed') {
+      throw unclear(payoutId, new Error('the node answered without a payout status'));
     }
     if (answer.status === 'failed') {
       await this.fail(payoutId, 'node reports the payout failed');
@@ -130,14 +143,22 @@ export class PayoutsService {
 
   /** Retries ran out without a clear answer: halt the owner's payouts for the operator to resolve. */
   async markUnclear(payoutId: string, reason: string): Promise<void> {
-    await this.db.$transaction(async (tx) => {
-      const p = await tx.payout.update({
-        where: { id: payoutId },
+    const halted = await this.db.$transaction(async (tx) => {
+      // Only a payout still open: a late failure (a stalled job's other run) never undoes a settled one.
+      const { count } = await tx.payout.updateMany({
+        where: { id: payoutId, status: { in: ['pending', 'unclear'] } },
         data: { status: 'unclear', error: reason.slice(0, 500), updatedAt: new Date() },
       });
-      await tx.owner.update({ where: { id: p.ownerId }, data: { payoutsHaltedAt: new Date(), haltReason: `payout ${payoutId} unclear: ${reason}`.slice(0, 500) } });
+      if (count === 0) return false;
+      const p = await tx.payout.findUniqueOrThrow({ where: { id: payoutId } });
+      await tx.owner.update({
+        where: { id: p.ownerId },
+        data: { payoutsHaltedAt: new Date(), haltReason: `payout ${payoutId} unclear: ${reason}`.slice(0, 500) },
+      });
+      return true;
     });
-    this.log.warn(`payout ${payoutId} unclear, owner payouts halted: ${reason}`);
+    if (halted) this.log.warn(`payout ${payoutId} unclear, owner payouts halted: ${reason}`);
+    else this.log.log(`payout ${payoutId} already settled; unclear report ignored: ${reason}`);
   }
 
   listByStatus(status: 'pending' | 'confirmed' | 'unclear' | 'failed') {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, PrismaService, type Config } from '@idlemint/core';
+import { CONFIG, PlatformKeys, PrismaService, type Config } from '@idlemint/core';
 import { Accounts, LedgerService } from '@idlemint/ledger';
 import { NodeClient, type NodeStats } from '@idlemint/protocol';
 
@@ -24,6 +24,7 @@ export interface Reconciliation {
 export class ReconciliationService {
   constructor(
     private readonly db: PrismaService,
+    private readonly keys: PlatformKeys,
     private readonly ledger: LedgerService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
@@ -62,7 +63,7 @@ export class ReconciliationService {
       const delivered = await this.db.relayDelivery.count({ where: { nodeId: node.id, status: 'delivered' } });
       let stats: NodeStats;
       try {
-        stats = await new NodeClient(node.url, this.config.PLATFORM_SIGNING_KEY).request<NodeStats>('GET', '/v1/stats');
+        stats = await new NodeClient(node.url, await this.keys.currentSeed()).request<NodeStats>('GET', '/v1/stats');
       } catch (e) {
         problems.push(`node ${node.name} unreachable: ${(e as Error).message}`);
         continue;
@@ -76,7 +77,8 @@ export class ReconciliationService {
         payoutsTotal: String(stats.payouts.total),
       });
       if (delivered !== verified) problems.push(`node ${node.name}: ${delivered} of ${verified} verified units delivered`);
-      if (Number(stats.logLength) !== verified) problems.push(`node ${node.name}: log holds ${stats.logLength} units, ledger verified ${verified}`);
+      if (Number(stats.logLength) !== verified)
+        problems.push(`node ${node.name}: log holds ${stats.logLength} units, ledger verified ${verified}`);
       if (!stats.chainValid) problems.push(`node ${node.name}: hash chain broken`);
       if (Number(stats.verdicts.wrong) !== 0) problems.push(`node ${node.name}: ${stats.verdicts.wrong} wrong verdicts recorded`);
       const expectedPaid = payoutNodeIds.has(node.id) ? confirmedTotal : 0n;

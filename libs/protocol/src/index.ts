@@ -4,3 +4,8 @@ export * from './transfer.js';
 export * from './device-client.js';
 export * from './node-protocol.js';
 export * from './node-client.js';
+export * from './platform-keys.js';
+export * from './alerts.js';
+export * from './operator-api.js';
+export * from './fleet-api.js';
+export * from './cursor.js';

@@ -39,9 +39,7 @@ describe('signNodeRequest / verifyNodeRequest', () => {
     const headers = signNodeRequest(PLATFORM_SEED, 'POST', '/v1/payouts', body, 1795996800000);
     expect(headers[NODE_HEADERS.timestamp]).toBe('1795996800000');
     expect(headers[NODE_HEADERS.signature]).toMatch(/^[0-9a-f]{128}$/);
-    expect(headers[NODE_HEADERS.signature]).toBe(
-      ed25519Sign(PLATFORM_SEED, nodeSigningString('POST', '/v1/payouts', 1795996800000, body)),
-    );
+    expect(headers[NODE_HEADERS.signature]).toBe(ed25519Sign(PLATFORM_SEED, nodeSigningString('POST', '/v1/payouts', 1795996800000, body)));
     expect(verifyNodeRequest(PLATFORM_PUB, 'POST', '/v1/payouts', headers, Buffer.from(body))).toBe(true);
     expect(verifyNodeRequest(PLATFORM_PUB, 'post', '/v1/payouts', headers, body)).toBe(true);
   });
@@ -113,7 +111,7 @@ describe('schemas', () => {
     items: [{ scheme: 'ed25519', publicKey: 'aa', message: 'bb', signature: 'cc' }],
     verdicts: '1',
     refs: [{ index: 0, node: 'node-a', id: 'tx1' }],
-    results: [{ devicePublicKey: DEVICE_PUB, resultSignature: 'ab'.repeat(64) }],
+    results: [{ devicePublicKey: DEVICE_PUB, resultSignature: 'ab'.repeat(64), verdicts: '01', canaries: [0] }],
     verifiedAt: '2026-11-25T10:00:00.000Z',
   };
 
@@ -123,6 +121,23 @@ describe('schemas', () => {
     expect(relayedUnitSchema.safeParse({ ...unit, results: [] }).success).toBe(false);
     expect(relayedUnitSchema.safeParse({ ...unit, results: [unit.results[0], unit.results[0]] }).success).toBe(false);
     expect(relayedUnitSchema.safeParse({ ...unit, refs: [{ ...unit.refs[0], extra: true }] }).success).toBe(false);
+    // Each result carries the device's own verdicts and where its canaries sat in them.
+    const result = unit.results[0];
+    expect(relayedUnitSchema.safeParse({ ...unit, results: [{ ...result, canaries: [] }] }).success).toBe(true);
+    const { verdicts: _v, ...noVerdicts } = result;
+    const { canaries: _c, ...noCanaries } = result;
+    for (const bad of [
+      noVerdicts,
+      noCanaries,
+      { ...result, extra: true },
+      { ...result, verdicts: '' },
+      { ...result, verdicts: '0x' },
+      { ...result, canaries: [-1] },
+      { ...result, canaries: [0.5] },
+      { ...result, canaries: Array.from({ length: 65 }, (_, i) => i) },
+    ]) {
+      expect(relayedUnitSchema.safeParse({ ...unit, results: [bad] }).success, JSON.stringify(bad)).toBe(false);
+    }
   });
 
   it('payout requests: key, address and positive integer amount', () => {

@@ -44,15 +44,17 @@ export const NODE_ERRORS = {
 // ---------------------------------------------------------------------------------------------
 // Field shapes
 
-const hexOf = (bytes: number) =>
-  z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes} bytes of lowercase hex`);
+const hexOf = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`), `expected ${bytes} bytes of lowercase hex`);
 /** Names, ids and keys: letters, digits and `:_-`. */
 export const NODE_TOKEN_RE = /^[A-Za-z0-9:_-]+$/;
 const token = (min: number, max: number) => z.string().min(min).max(max).regex(NODE_TOKEN_RE);
 /** Unsigned decimal integer (sequence numbers), no leading zeros. */
 const seqString = z.string().regex(/^(0|[1-9]\d{0,17})$/, 'expected a non-negative integer string');
 /** Item fields are judged by devices, not by the schema: any printable ASCII, bounded. */
-const itemField = z.string().max(4096).regex(/^[\x20-\x7e]*$/, 'expected printable ASCII');
+const itemField = z
+  .string()
+  .max(4096)
+  .regex(/^[\x20-\x7e]*$/, 'expected printable ASCII');
 const isoUtc = z.iso.datetime({ offset: true });
 
 export const nodeNameSchema = token(1, 64);
@@ -62,7 +64,10 @@ export type NodeScheme = (typeof NODE_SCHEMES)[number];
 
 /** A `tx-verify` item as a relayed unit carries it (device protocol v1 item). */
 export const nodeTxItemSchema = z.strictObject({
-  scheme: z.string().max(32).regex(/^[a-z0-9-]*$/),
+  scheme: z
+    .string()
+    .max(32)
+    .regex(/^[a-z0-9-]*$/),
   publicKey: itemField,
   message: itemField,
   signature: itemField,
@@ -109,9 +114,16 @@ export const nodeRefSchema = z.strictObject({
 });
 export type NodeRef = z.infer<typeof nodeRefSchema>;
 
+/**
+ * One agreeing device's answer as it signed it: its verdicts over the items it was sent, which were
+ * the unit's items with canaries planted at `canaries` (indexes into `verdicts`). Taking those
+ * out must give the unit's verdicts.
+ */
 export const nodeDeviceResultSchema = z.strictObject({
   devicePublicKey: hexOf(32),
   resultSignature: hexOf(64),
+  verdicts: z.string().regex(/^[01]{1,8192}$/),
+  canaries: z.array(z.number().int().min(0).max(8191)).max(64),
 });
 export type NodeDeviceResult = z.infer<typeof nodeDeviceResultSchema>;
 
@@ -222,9 +234,7 @@ export function nodeSigningString(
   timestamp: string | number,
   bodyBytes: Uint8Array | string | undefined,
 ): string {
-  return ['IDLEMINT-NODE-V1', method.toUpperCase(), pathAndQuery, String(timestamp), sha256Hex(bodyBytes ?? '')].join(
-    '\n',
-  );
+  return ['IDLEMINT-NODE-V1', method.toUpperCase(), pathAndQuery, String(timestamp), sha256Hex(bodyBytes ?? '')].join('\n');
 }
 
 /**

@@ -39,12 +39,16 @@ export class DeviceAuthGuard implements CanActivate {
     const ts = req.headers[DEVICE_HEADERS.timestamp];
     const nonce = req.headers[DEVICE_HEADERS.nonce];
     const sig = req.headers[DEVICE_HEADERS.signature];
-    if (typeof key !== 'string' || !HEX32.test(key)) throw authError('DEVICE.KEY_INVALID', 'x-device-key must be 32 bytes of lowercase hex');
+    if (typeof key !== 'string' || !HEX32.test(key))
+      throw authError('DEVICE.KEY_INVALID', 'x-device-key must be 32 bytes of lowercase hex');
     if (typeof ts !== 'string' || !TS.test(ts)) throw authError('DEVICE.TIMESTAMP_INVALID', 'x-device-timestamp must be Unix milliseconds');
-    if (typeof nonce !== 'string' || !NONCE_RE.test(nonce)) throw authError('DEVICE.NONCE_INVALID', 'x-device-nonce must be 8 to 64 of [A-Za-z0-9_-]');
-    if (typeof sig !== 'string' || !HEX64.test(sig)) throw authError('DEVICE.SIGNATURE_INVALID', 'x-device-signature must be 64 bytes of lowercase hex');
+    if (typeof nonce !== 'string' || !NONCE_RE.test(nonce))
+      throw authError('DEVICE.NONCE_INVALID', 'x-device-nonce must be 8 to 64 of [A-Za-z0-9_-]');
+    if (typeof sig !== 'string' || !HEX64.test(sig))
+      throw authError('DEVICE.SIGNATURE_INVALID', 'x-device-signature must be 64 bytes of lowercase hex');
     const skew = this.config.DEVICE_CLOCK_SKEW_MS;
-    if (Math.abs(Date.now() - Number(ts)) > skew) throw authError('DEVICE.TIMESTAMP_OUT_OF_WINDOW', `timestamp is more than ${skew} ms from the gateway clock`);
+    if (Math.abs(Date.now() - Number(ts)) > skew)
+      throw authError('DEVICE.TIMESTAMP_OUT_OF_WINDOW', `timestamp is more than ${skew} ms from the gateway clock`);
 
     const device = await this.devices.byKey(key);
     const allowUnenrolled = this.reflector.get<boolean | undefined>(ALLOW_UNENROLLED, ctx.getHandler()) === true;
@@ -57,16 +61,24 @@ export class DeviceAuthGuard implements CanActivate {
     const p = this.config.REDIS_KEY_PREFIX;
     const window = Math.floor(Date.now() / 60_000);
     const rateKey = `${p}rate:${key}:${window}`;
+    // Per device and per manufacturer (the whole fleet of one tenant), counted in the same round trip.
+    const fleetKey = `${p}rate:mfr:${device?.manufacturerId ?? 'unenrolled'}:${window}`;
     const replies = await this.redis
       .multi()
       .set(`${p}nonce:${key}:${nonce}`, '1', 'PX', 2 * skew, 'NX')
       .incr(rateKey)
       .pexpire(rateKey, 61_000)
+      .incr(fleetKey)
+      .pexpire(fleetKey, 61_000)
       .exec();
     if (!replies || replies[0]?.[1] !== 'OK') throw authError('DEVICE.NONCE_REUSED', 'nonce was already used');
+    const retryAfterS = 60 - (Math.floor(Date.now() / 1000) % 60);
     if (Number(replies[1]?.[1]) > this.config.DEVICE_RATE_PER_MIN) {
-      throw new DomainError('DEVICE.RATE_LIMITED', 'rate_limited', 'too many requests from this device', {
-        retryAfterS: 60 - (Math.floor(Date.now() / 1000) % 60),
+      throw new DomainError('DEVICE.RATE_LIMITED', 'rate_limited', 'too many requests from this device', { retryAfterS });
+    }
+    if (Number(replies[3]?.[1]) > this.config.MANUFACTURER_DEVICE_RATE_PER_MIN) {
+      throw new DomainError('DEVICE.FLEET_RATE_LIMITED', 'rate_limited', "too many requests from this manufacturer's fleet", {
+        retryAfterS,
       });
     }
     req.device = device;

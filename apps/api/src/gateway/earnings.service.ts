@@ -3,7 +3,7 @@ import { CONFIG, PrismaService, type Config } from '@idlemint/core';
 import { LedgerService, splitReward } from '@idlemint/ledger';
 import type { EarningsResponse } from '@idlemint/protocol';
 
-/** A device's earnings in minor units: credited and paid from the ledger, pending from open work. */
+/** A device's earnings in minor units: credited (matured) and paid from the ledger; pending is maturing or undecided. */
 @Injectable()
 export class EarningsService {
   constructor(
@@ -13,13 +13,14 @@ export class EarningsService {
   ) {}
 
   async forDevice(deviceId: string): Promise<EarningsResponse> {
-    const [{ credited, paid, last24h }, pendingRows] = await Promise.all([
+    const [{ credited, pending: maturing, paid, last24h }, pendingRows] = await Promise.all([
       this.ledger.deviceEarnings(deviceId),
       this.db.$queryRaw<{ total: string | null }[]>`
         SELECT SUM(u."reward")::text AS total FROM "Assignment" a JOIN "WorkUnit" u ON u."id" = a."unitId"
          WHERE a."deviceId" = ${deviceId} AND a."status" = 'submitted' AND a."outcome" IS NULL AND u."status" = 'open'`,
     ]);
-    const pending = splitReward(BigInt(pendingRows[0]?.total ?? '0'), this.ledger.shares).owner;
+    // Pending: rewards still maturing, and the owner's share of answers whose unit is not decided yet.
+    const pending = maturing + splitReward(BigInt(pendingRows[0]?.total ?? '0'), this.ledger.shares).owner;
     return {
       currency: this.config.CURRENCY,
       pending: pending.toString(),

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ZodPipe } from '@idlemint/core';
-import { DevicesService, type DeviceContext } from '@idlemint/fleet';
+import { ApiErrors, ZodPipe } from '@idlemint/core';
+import { DevicesService, FleetErrors, type DeviceContext } from '@idlemint/fleet';
 import {
   claimBodySchema,
   enrollBodySchema,
@@ -32,7 +32,21 @@ export class GatewayController {
 
   @Post('enroll')
   @AllowUnenrolled()
-  async enroll(@Req() req: DeviceRequest, @Body(new ZodPipe(enrollBodySchema)) body: EnrollBody, @Res({ passthrough: true }) res: FastifyReply) {
+  @ApiErrors(
+    FleetErrors.keyMismatch(),
+    FleetErrors.certSignatureInvalid(),
+    FleetErrors.attestationKeyUnknown(),
+    FleetErrors.attestationKeyRevoked(),
+    FleetErrors.attestationKeyMismatch(),
+    FleetErrors.modelUnknown(),
+    FleetErrors.manufacturerSuspended(),
+    FleetErrors.serialTaken(),
+  )
+  async enroll(
+    @Req() req: DeviceRequest,
+    @Body(new ZodPipe(enrollBodySchema)) body: EnrollBody,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
     const { created, body: answer } = await this.devices.enroll(req.deviceKey!, body.certificate);
     void res.status(created ? 201 : 200);
     return answer;
@@ -45,9 +59,16 @@ export class GatewayController {
   }
 
   @Post('work/claim')
-  async claim(@Req() req: DeviceRequest, @Body(new ZodPipe(claimBodySchema.optional())) body: ClaimBody | undefined, @Res({ passthrough: true }) res: FastifyReply) {
+  async claim(
+    @Req() req: DeviceRequest,
+    @Body(new ZodPipe(claimBodySchema.optional())) body: ClaimBody | undefined,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ) {
     const device = enrolled(req);
-    const answer = device.status === 'active' ? await this.assignments.claim(device, body ?? {}) : null;
+    // Work policy from the cached context (no DB round trip): hours, idleness, power, tenant status.
+    const mayWork = device.status === 'active' && this.devices.mayWorkNow(device);
+    const maxItems = Math.min(body?.maxItems ?? Number.MAX_SAFE_INTEGER, device.policy.maxItems);
+    const answer = mayWork ? await this.assignments.claim(device, { ...body, maxItems }) : null;
     if (!answer) {
       void res.status(204);
       return;
@@ -58,6 +79,14 @@ export class GatewayController {
 
   @Post('work/:assignmentId/result')
   @HttpCode(202)
+  @ApiErrors(
+    WorkErrors.assignmentNotFound(),
+    WorkErrors.notYours(),
+    WorkErrors.alreadyAnswered(),
+    WorkErrors.deadlinePassed(),
+    WorkErrors.verdictsInvalid(0),
+    WorkErrors.resultSignatureInvalid(),
+  )
   result(@Req() req: DeviceRequest, @Param('assignmentId') assignmentId: string, @Body(new ZodPipe(resultBodySchema)) body: ResultBody) {
     const device = enrolled(req);
     if (!ID.test(assignmentId)) throw WorkErrors.assignmentNotFound();

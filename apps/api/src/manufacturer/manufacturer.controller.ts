@@ -1,35 +1,134 @@
-import { Body, Controller, Get, Headers, Param, Post, Query } from '@nestjs/common';
-import { ZodPipe } from '@idlemint/core';
-import { TenantsService } from '@idlemint/fleet';
-import { attestationKeySchema, deviceModelSchema, listQuerySchema } from '@idlemint/protocol';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { AuditService } from '@idlemint/audit';
+import { ApiErrors, ZodPipe } from '@idlemint/core';
+import {
+  ApiKeysService,
+  CatalogService,
+  FleetErrors,
+  FleetSummaryService,
+  TenantsService,
+  type ManufacturerPrincipal,
+} from '@idlemint/fleet';
+import { attestationKeySchema, auditQuerySchema, createApiKeySchema, deviceModelSchema, modelPatchSchema } from '@idlemint/protocol';
 import type { z } from 'zod';
+import { ManufacturerAuthGuard, Principal } from '../common/auth.js';
+import { IdPipe } from '../common/params.js';
 
-/** Manufacturer API: every lookup is scoped to the key's own tenant. */
+/**
+ * Manufacturer API, the account: API keys, attestation keys, device models, the fleet summary and
+ * the audit log. Every lookup is scoped to the key's own tenant; reads admit admin and viewer
+ * keys, changes only admin keys (ManufacturerAuthGuard).
+ */
 @Controller('manufacturer/v1')
+@UseGuards(ManufacturerAuthGuard)
 export class ManufacturerController {
-  constructor(private readonly tenants: TenantsService) {}
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly apiKeys: ApiKeysService,
+    private readonly catalog: CatalogService,
+    private readonly summaries: FleetSummaryService,
+    private readonly audit: AuditService,
+  ) {}
+
+  @Get('api-keys')
+  async listApiKeys(@Principal() p: ManufacturerPrincipal) {
+    return { apiKeys: await this.apiKeys.list(p) };
+  }
+
+  /** The secret is in this answer only. */
+  @Post('api-keys')
+  @ApiErrors(FleetErrors.forbiddenRole())
+  async createApiKey(
+    @Principal() p: ManufacturerPrincipal,
+    @Body(new ZodPipe(createApiKeySchema)) body: z.infer<typeof createApiKeySchema>,
+  ) {
+    const { apiKey, secret } = await this.apiKeys.create(p, body);
+    return { ...apiKey, secret };
+  }
+
+  /** A new secret with the same role and name; the old key is revoked. The secret is in this answer only. */
+  @Post('api-keys/:id/rotate')
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('api_key'), FleetErrors.apiKeyRevoked())
+  async rotateApiKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('api_key')) id: string) {
+    const { apiKey, secret, rotatedFrom } = await this.apiKeys.rotate(p, id);
+    return { ...apiKey, secret, rotatedFrom };
+  }
+
+  @Post('api-keys/:id/revoke')
+  @HttpCode(200)
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('api_key'), FleetErrors.apiKeyRevoked(), FleetErrors.lastAdminKey())
+  revokeApiKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('api_key')) id: string) {
+    return this.apiKeys.revoke(p, id);
+  }
+
+  @Delete('api-keys/:id')
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('api_key'), FleetErrors.apiKeyRevoked(), FleetErrors.lastAdminKey())
+  deleteApiKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('api_key')) id: string) {
+    return this.apiKeys.revoke(p, id);
+  }
 
   @Post('attestation-keys')
-  async addAttestationKey(@Headers('x-api-key') key: string | undefined, @Body(new ZodPipe(attestationKeySchema)) body: z.infer<typeof attestationKeySchema>) {
-    const p = await this.tenants.authenticateApiKey(key);
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.attestationKeyTaken())
+  addAttestationKey(
+    @Principal() p: ManufacturerPrincipal,
+    @Body(new ZodPipe(attestationKeySchema)) body: z.infer<typeof attestationKeySchema>,
+  ) {
     return this.tenants.addAttestationKey(p, body.publicKey);
   }
 
+  @Get('attestation-keys')
+  async listAttestationKeys(@Principal() p: ManufacturerPrincipal) {
+    return { attestationKeys: await this.catalog.listAttestationKeys(p) };
+  }
+
+  /** Revokes the key and, in the same transaction, every device enrolled under it. */
+  @Post('attestation-keys/:id/revoke')
+  @HttpCode(200)
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('attestation_key'))
+  revokeAttestationKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('attestation_key')) id: string) {
+    return this.catalog.revokeAttestationKey(p, id);
+  }
+
+  @Delete('attestation-keys/:id')
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('attestation_key'))
+  deleteAttestationKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('attestation_key')) id: string) {
+    return this.catalog.revokeAttestationKey(p, id);
+  }
+
   @Post('models')
-  async addModel(@Headers('x-api-key') key: string | undefined, @Body(new ZodPipe(deviceModelSchema)) body: z.infer<typeof deviceModelSchema>) {
-    const p = await this.tenants.authenticateApiKey(key);
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.nameTaken('model'))
+  addModel(@Principal() p: ManufacturerPrincipal, @Body(new ZodPipe(deviceModelSchema)) body: z.infer<typeof deviceModelSchema>) {
     return this.tenants.addModel(p, body);
   }
 
-  @Get('devices')
-  async devices(@Headers('x-api-key') key: string | undefined, @Query(new ZodPipe(listQuerySchema, 'REQUEST.INVALID_QUERY')) q: z.infer<typeof listQuerySchema>) {
-    const p = await this.tenants.authenticateApiKey(key);
-    return { devices: await this.tenants.listDevices(p, q.limit) };
+  @Get('models')
+  async listModels(@Principal() p: ManufacturerPrincipal) {
+    return { models: await this.catalog.listModels(p) };
   }
 
-  @Get('devices/:id')
-  async device(@Headers('x-api-key') key: string | undefined, @Param('id') id: string) {
-    const p = await this.tenants.authenticateApiKey(key);
-    return this.tenants.device(p, id);
+  /** The model's work policy override (null clears it). */
+  @Patch('models/:id')
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('model'))
+  setModelPolicy(
+    @Principal() p: ManufacturerPrincipal,
+    @Param('id', new IdPipe('model')) id: string,
+    @Body(new ZodPipe(modelPatchSchema)) body: z.infer<typeof modelPatchSchema>,
+  ) {
+    return this.catalog.setModelPolicy(p, id, body.policy);
+  }
+
+  @Get('fleet/summary')
+  summary(@Principal() p: ManufacturerPrincipal) {
+    return this.summaries.summary(p);
+  }
+
+  /** This tenant's audit log, newest first. */
+  @Get('audit')
+  @ApiErrors(FleetErrors.invalidCursor())
+  auditLog(
+    @Principal() p: ManufacturerPrincipal,
+    @Query(new ZodPipe(auditQuerySchema, 'REQUEST.INVALID_QUERY')) q: z.infer<typeof auditQuerySchema>,
+  ) {
+    return this.audit.list({ ...q, manufacturerId: p.manufacturerId });
   }
 }

@@ -26,7 +26,10 @@ export class OperatorController {
   }
 
   @Post('nodes')
-  async addNode(@Headers('x-operator-key') key: string | undefined, @Body(new ZodPipe(createNodeSchema)) body: z.infer<typeof createNodeSchema>) {
+  async addNode(
+    @Headers('x-operator-key') key: string | undefined,
+    @Body(new ZodPipe(createNodeSchema)) body: z.infer<typeof createNodeSchema>,
+  ) {
     this.tenants.assertOperator(key);
     return nodeView(await this.tenants.addNode(body));
   }

@@ -23,7 +23,10 @@ export class OwnerController {
   }
 
   @Put('payout-address')
-  async setAddress(@Headers('authorization') auth: string | undefined, @Body(new ZodPipe(payoutAddressSchema)) body: z.infer<typeof payoutAddressSchema>) {
+  async setAddress(
+    @Headers('authorization') auth: string | undefined,
+    @Body(new ZodPipe(payoutAddressSchema)) body: z.infer<typeof payoutAddressSchema>,
+  ) {
     const owner = await this.owners.authenticate(bearer(auth));
     const o = await this.owners.setPayoutAddress(owner.id, body.address);
     return { ownerId: o.id, payoutAddress: o.payoutAddress };
@@ -34,7 +37,10 @@ export class OwnerController {
   async earnings(@Headers('authorization') auth: string | undefined) {
     const owner = await this.owners.authenticate(bearer(auth));
     const devices = await this.owners.devicesOf(owner.id);
-    const lines = await this.ledger.lines(devices.map((d) => Accounts.device(d.id)), 100);
+    const lines = await this.ledger.lines(
+      devices.map((d) => Accounts.device(d.id)),
+      100,
+    );
     return {
       ownerId: owner.id,
       payoutsHalted: owner.payoutsHaltedAt !== null,

@@ -34,7 +34,11 @@ export async function startApi(databaseUrl: string, overrides: Record<string, st
 export const unique = (prefix: string): string => `${prefix}-${randomBytes(5).toString('hex')}`;
 
 async function postJson(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<Record<string, unknown>> {
-  const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as Record<string, unknown>;
   if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(json)}`);
   return json;

@@ -66,13 +66,7 @@ export function resultSignature(key: Ed25519KeyPair, unitId: string, verdicts: s
 }
 
 /** Sends one request as given and reads the answer. */
-export async function sendRaw(
-  base: string,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: Buffer,
-): Promise<Reply> {
+export async function sendRaw(base: string, method: string, path: string, headers: Record<string, string>, body?: Buffer): Promise<Reply> {
   const res = await fetch(base + path, { method, headers, body });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> };
@@ -89,7 +83,8 @@ export class DeviceClient {
   }
 
   async send<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown, opts: SendOptions = {}): Promise<Reply<T>> {
-    const signed = opts.raw !== undefined ? toBuffer(opts.raw) : body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), 'utf8');
+    const signed =
+      opts.raw !== undefined ? toBuffer(opts.raw) : body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(body), 'utf8');
     const sent = opts.sendRaw !== undefined ? toBuffer(opts.sendRaw) : signed;
     const headers = signedHeaders(opts.signer ?? this.key, method, path, signed, opts.timestamp, opts.nonce);
     headers['x-device-key'] = opts.headerKey ?? this.key.publicKey;

@@ -1,11 +1,6 @@
 import { Body, Controller, Get, Inject, Param, Post, Res } from '@nestjs/common';
 import { ZodPipe } from '@idlemint/core';
-import {
-  nodePayoutKeySchema,
-  nodePayoutRequestSchema,
-  type NodePayoutAnswer,
-  type NodePayoutRequest,
-} from '@idlemint/protocol';
+import { nodePayoutKeySchema, nodePayoutRequestSchema, type NodePayoutAnswer, type NodePayoutRequest } from '@idlemint/protocol';
 import type { FastifyReply } from 'fastify';
 import { NODE_CONFIG, type NodeConfig } from '../config.js';
 import { PayoutsService } from './payouts.service.js';
@@ -19,10 +14,7 @@ export class PayoutsController {
 
   /** The reply is sent by hand only so FAULT_PAYOUT_DROP_RESPONSE can cut the line after commit. */
   @Post()
-  async pay(
-    @Body(new ZodPipe(nodePayoutRequestSchema)) body: NodePayoutRequest,
-    @Res() reply: FastifyReply,
-  ): Promise<void> {
+  async pay(@Body(new ZodPipe(nodePayoutRequestSchema)) body: NodePayoutRequest, @Res() reply: FastifyReply): Promise<void> {
     const answer = await this.payouts.pay(body);
     if (this.config.FAULT_PAYOUT_DROP_RESPONSE) {
       reply.hijack();

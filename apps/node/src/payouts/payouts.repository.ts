@@ -55,12 +55,7 @@ export class PayoutsRepository {
     }
   }
 
-  private async record(
-    tx: NodeTx,
-    req: NodePayoutRequest,
-    status: 'confirmed' | 'failed',
-    error?: string,
-  ): Promise<NodePayoutAnswer> {
+  private async record(tx: NodeTx, req: NodePayoutRequest, status: 'confirmed' | 'failed', error?: string): Promise<NodePayoutAnswer> {
     await tx.payout.create({
       data: { idempotencyKey: req.idempotencyKey, address: req.address, amount: req.amount, status, error },
     });

@@ -1,10 +1,4 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { makeItem } from '@idlemint/crypto';
 import { newId } from '@idlemint/core';
 import { makeTransferMessage, NODE_SCHEMES } from '@idlemint/protocol';

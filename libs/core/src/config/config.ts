@@ -6,7 +6,12 @@ import { z } from 'zod';
  */
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes of lowercase hex');
 const int = (d: number) => z.coerce.number().int().nonnegative().default(d);
-const bigint = (d: string) => z.string().regex(/^\d+$/).default(d).transform((s) => BigInt(s));
+const bigint = (d: string) =>
+  z
+    .string()
+    .regex(/^\d+$/)
+    .default(d)
+    .transform((s) => BigInt(s));
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -14,7 +19,10 @@ export const configSchema = z.object({
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/idlemint'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   /** BullMQ prefix; the braces make it a Redis Cluster hash tag so a queue's keys share a slot. */
-  QUEUE_PREFIX: z.string().regex(/^\{[A-Za-z0-9:_-]+\}$/).default('{idlemint}'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^\{[A-Za-z0-9:_-]+\}$/)
+    .default('{idlemint}'),
   /** Prefix of the gateway's own Redis keys (nonces, caches). */
   REDIS_KEY_PREFIX: z.string().default('idlemint:'),
   API_HOST: z.string().default('127.0.0.1'),
@@ -24,16 +32,43 @@ export const configSchema = z.object({
   PLATFORM_SIGNING_KEY: hex32.default('a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6'),
   DEVICE_CLOCK_SKEW_MS: int(60_000),
   LEASE_MS: int(30_000),
+  /** Matching independent results a unit needs when its first taker is not yet trusted. */
   QUORUM: int(2),
   MAX_REPLICAS: int(5),
-  CANARIES_PER_UNIT: int(1),
+  /** Canaries planted in each assignment: more for new and suspect devices than for proven ones. */
+  CANARIES_UNTRUSTED: int(3),
+  CANARIES_TRUSTED: int(1),
+  /** Agreed results in a row (and no strike) before a device's answer may stand alone. */
+  TRUST_AFTER: int(10),
+  /** Share of a trusted device's units that still get a second, checking replica. */
+  SPOT_CHECK_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  /** One strike is forgiven after this many agreed results in a row. */
+  STRIKE_DECAY_EVERY: int(20),
+  /** Quarantines after which a device is revoked for good. */
+  REVOKE_AFTER_QUARANTINES: int(3),
+  /** Daily unit quota: a new device's, and the most it can grow to. */
+  QUOTA_INITIAL: int(200),
+  QUOTA_MAX: int(20_000),
+  /** A unit's second replica waits this long for a device of another manufacturer. */
+  SPREAD_MANUFACTURERS_MS: int(2_000),
+  /** Rewards stay immature this long; a device quarantined meanwhile forfeits them. */
+  MATURITY_MS: int(60_000),
+  /** Per owner: devices beyond this many earn less, each `OWNER_STEP_BPS` of the one before. */
+  OWNER_FULL_DEVICES: int(5),
+  OWNER_STEP_BPS: int(5_000),
+  /** Canaries the worker keeps in stock, and how often one may be reused. */
+  CANARY_STOCK: int(1_000),
+  CANARY_MAX_USES: int(3),
   /** Reward per agreeing device per verified unit, minor units, split by the bps below. */
   UNIT_REWARD: bigint('1000'),
   OWNER_SHARE_BPS: int(7000),
   MANUFACTURER_SHARE_BPS: int(2000),
   OPERATOR_SHARE_BPS: int(1000),
   /** Currency code the minor units are of. */
-  CURRENCY: z.string().regex(/^[A-Z0-9]{2,10}$/).default('IMT'),
+  CURRENCY: z
+    .string()
+    .regex(/^[A-Z0-9]{2,10}$/)
+    .default('IMT'),
   PAYOUT_THRESHOLD: bigint('5000'),
   PAYOUT_EVERY_MS: int(15_000),
   /** Trusted node that executes payouts (by name); the first active node when unset. */
@@ -43,12 +78,28 @@ export const configSchema = z.object({
   INGEST_BATCH: int(256),
   /** Keep at most this many open units ahead of the fleet. */
   INGEST_MAX_OPEN_UNITS: int(200),
-  /** Canary strikes after which a device is quarantined (no work, no rewards). */
+  /** Strikes (wrong canaries, disagreeing with a quorum) that quarantine a device: no work, no rewards. */
   QUARANTINE_STRIKES: int(3),
+  /** Requests per minute across all devices of one manufacturer (429 beyond). */
+  MANUFACTURER_DEVICE_RATE_PER_MIN: int(120_000),
   /** Requests a device may make per minute (429 beyond). */
   DEVICE_RATE_PER_MIN: int(600),
   RELAY_ATTEMPTS: int(8),
   OUTBOX_POLL_MS: int(200),
+  /** Requests per minute for each manufacturer API key and each owner token (429 RATE.LIMITED beyond). */
+  MANUFACTURER_RATE_PER_MIN: int(600),
+  OWNER_RATE_PER_MIN: int(120),
+  /** How often the worker evaluates every enabled alert rule. */
+  ALERTS_EVERY_MS: int(30_000),
+  /** Webhook delivery attempts per alert event, with exponential backoff from ALERT_BACKOFF_MS. */
+  ALERT_DELIVERY_ATTEMPTS: int(8),
+  ALERT_BACKOFF_MS: int(2_000),
+  ALERT_WEBHOOK_TIMEOUT_MS: int(10_000),
+  /** Lets alert webhooks reach private, loopback and link-local addresses (tests, closed networks). */
+  ALLOW_PRIVATE_WEBHOOKS: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('false')
+    .transform((v) => v === '1' || v === 'true'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -6,12 +6,7 @@ import type { Tx } from './prisma.service.js';
  * roll back together. The worker's dispatcher turns messages into jobs after commit. `key` is
  * unique, so announcing the same fact twice is a no-op.
  */
-export async function writeOutbox<T extends OutboxTopic>(
-  tx: Tx,
-  topic: T,
-  key: string,
-  payload: OutboxPayloads[T],
-): Promise<void> {
+export async function writeOutbox<T extends OutboxTopic>(tx: Tx, topic: T, key: string, payload: OutboxPayloads[T]): Promise<void> {
   await tx.$executeRaw`
     INSERT INTO "OutboxMessage" ("topic", "key", "payload") VALUES (${topic}, ${key}, ${JSON.stringify(payload)}::jsonb)
     ON CONFLICT ("key") DO NOTHING`;

@@ -4,15 +4,7 @@
  * throw HTTP exceptions.
  */
 export type ErrorKind =
-  | 'bad_request'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'conflict'
-  | 'too_large'
-  | 'unprocessable'
-  | 'rate_limited'
-  | 'unavailable';
+  'bad_request' | 'unauthorized' | 'forbidden' | 'not_found' | 'conflict' | 'too_large' | 'unprocessable' | 'rate_limited' | 'unavailable';
 
 export const STATUS_OF: Record<ErrorKind, number> = {
   bad_request: 400,

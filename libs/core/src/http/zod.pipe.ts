@@ -8,8 +8,9 @@ import { DomainError } from '../errors/domain-error.js';
  */
 export class ZodPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
   constructor(
-    private readonly schema: S,
-    private readonly code = 'REQUEST.INVALID_BODY',
+    /** Read by the OpenAPI builder (apps/api openapi.ts) to document the parameter. */
+    readonly schema: S,
+    readonly code = 'REQUEST.INVALID_BODY',
   ) {}
 
   transform(value: unknown): z.infer<S> {

@@ -9,6 +9,8 @@ export const QUEUE = {
   relay: 'relay',
   payouts: 'payouts',
   ingest: 'ingest',
+  alerts: 'alerts',
+  maintenance: 'maintenance',
 } as const;
 
 /** One work queue per device class: a device claims only work sized for its class. */
@@ -22,6 +24,11 @@ export interface JobPayloads {
   'payouts.run': Record<string, never>;
   'payouts.execute': { payoutId: string };
   'ingest.tick': Record<string, never>;
+  'alerts.evaluate': Record<string, never>;
+  'alerts.deliver': { deliveryId: string };
+  'maintenance.mature': Record<string, never>;
+  'maintenance.canaries': Record<string, never>;
+  'maintenance.expire': Record<string, never>;
 }
 export type JobName = keyof JobPayloads;
 
@@ -31,9 +38,23 @@ export const JOB_NAME: { [K in JobName]: K } = {
   'payouts.run': 'payouts.run',
   'payouts.execute': 'payouts.execute',
   'ingest.tick': 'ingest.tick',
+  'alerts.evaluate': 'alerts.evaluate',
+  'alerts.deliver': 'alerts.deliver',
+  'maintenance.mature': 'maintenance.mature',
+  'maintenance.canaries': 'maintenance.canaries',
+  'maintenance.expire': 'maintenance.expire',
 };
 
-export function jobOptions(relayAttempts: number): { [K in JobName]: (p: JobPayloads[K]) => JobsOptions } {
+/** Retry policy of alert webhook deliveries (config ALERT_DELIVERY_ATTEMPTS, ALERT_BACKOFF_MS). */
+export interface AlertDeliveryPolicy {
+  attempts: number;
+  backoffMs: number;
+}
+
+export function jobOptions(
+  relayAttempts: number,
+  alerts: AlertDeliveryPolicy = { attempts: 8, backoffMs: 2_000 },
+): { [K in JobName]: (p: JobPayloads[K]) => JobsOptions } {
   return {
     'work.replica': (p) => ({ jobId: `unit-${p.unitId}-r${p.replica}`, removeOnComplete: true, removeOnFail: 1000 }),
     'relay.deliver': (p) => ({
@@ -52,6 +73,17 @@ export function jobOptions(relayAttempts: number): { [K in JobName]: (p: JobPayl
       removeOnFail: 5000,
     }),
     'ingest.tick': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'alerts.evaluate': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'maintenance.mature': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'maintenance.canaries': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'maintenance.expire': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'alerts.deliver': (p) => ({
+      jobId: `alert-delivery-${p.deliveryId}`,
+      attempts: Math.max(1, alerts.attempts),
+      backoff: { type: 'exponential', delay: alerts.backoffMs },
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+    }),
   };
 }
 
@@ -60,5 +92,6 @@ export interface OutboxPayloads {
   'work.replica': { unitId: string; replica: number; deviceClass: string };
   'unit.verified': { unitId: string };
   'payout.created': { payoutId: string };
+  'alert.delivery': { deliveryId: string };
 }
 export type OutboxTopic = keyof OutboxPayloads;

@@ -16,8 +16,6 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
   const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
   const policy = reply[1];
   if (policy !== 'noeviction') {
-    throw new Error(
-      `Redis maxmemory-policy is "${policy}"; IdleMint needs "noeviction" (set it in redis.conf or with CONFIG SET)`,
-    );
+    throw new Error(`Redis maxmemory-policy is "${policy}"; IdleMint needs "noeviction" (set it in redis.conf or with CONFIG SET)`);
   }
 }
