@@ -1,6 +1,5 @@
-import { Redis } from 'ioredis';
 import { join } from 'node:path';
-import { repoRoot } from '@idlemint/core';
+import { deleteKeys, repoRoot } from '@idlemint/core';
 import type { Reconciliation } from '@idlemint/payouts';
 import { progressLine, runFleet } from '../apps/sim/src/index.js';
 import { startStack } from './lib/stack.js';
@@ -18,19 +17,6 @@ const OPERATOR_KEY = 'demo-operator-key-0123456789';
 
 const say = (s: string) => console.log(`demo: ${s}`);
 
-async function clearRedis(url: string, patterns: string[]): Promise<void> {
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
-  for (const pattern of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
-  await redis.quit();
-}
-
 async function reconcile(apiUrl: string): Promise<Reconciliation> {
   const res = await fetch(`${apiUrl}/operator/v1/reconciliation`, { headers: { 'x-operator-key': OPERATOR_KEY } });
   if (!res.ok) throw new Error(`reconciliation: HTTP ${res.status} ${await res.text()}`);
@@ -41,7 +27,7 @@ async function main(): Promise<void> {
   const pgBase = process.env.DEMO_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
   const redisUrl = process.env.DEMO_REDIS_URL ?? 'redis://127.0.0.1:6379';
   const logDir = join(repoRoot(), '.demo', 'logs');
-  await clearRedis(redisUrl, ['{imt_demo}:*', 'imt_demo:*']);
+  await deleteKeys(redisUrl, ['{imt_demo}:*', 'imt_demo:*']);
   say(`starting 2 reference nodes, the api and the worker (logs in ${logDir})`);
   const stack = await startStack({
     tag: 'demo',

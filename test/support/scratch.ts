@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { createDatabase, dropDatabase, migrate, parseConfig, platformMigrationsDir, type Config } from '@idlemint/core';
+import { createDatabase, deleteKeys, dropDatabase, migrate, parseConfig, platformMigrationsDir, type Config } from '@idlemint/core';
 
 /** Tests reach the local PostgreSQL and Redis (started by .ci/run); override with these. */
 export const TEST_PG = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
@@ -17,21 +16,7 @@ export async function scratchDatabase(label: string, { migrated = true } = {}): 
 }
 
 /** Removes every Redis key under a test's own prefixes. */
-export async function dropRedisKeys(patterns: string[]): Promise<void> {
-  const redis = new Redis(TEST_REDIS, { maxRetriesPerRequest: null });
-  try {
-    for (const pattern of patterns) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    await redis.quit();
-  }
-}
+export const dropRedisKeys = (patterns: string[]): Promise<void> => deleteKeys(TEST_REDIS, patterns);
 
 /**
  * A platform configuration on scratch storage: its own database and its own Redis key and

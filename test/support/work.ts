@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { newId, type PrismaService } from '@idlemint/core';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { ConfigModule, DbModule, PrismaService, RedisModule, newId, type Config } from '@idlemint/core';
+import { LedgerModule } from '@idlemint/ledger';
+import { VerificationModule } from '@idlemint/verification';
+import { WorkModule } from '@idlemint/work';
 import { SCHEMES, ed25519Generate, ed25519Sign, makeItem, verifyItem, type TxItem } from '@idlemint/crypto';
 import { makeTransferMessage, resultSigningString } from '@idlemint/protocol';
+import { dropRedisKeys, redisPatterns, scratchDatabase, testConfig } from './scratch.js';
 
 /**
  * Factories for the work and verification tests: fleet rows written straight into a scratch
@@ -155,4 +160,31 @@ export async function eventually<T>(check: () => Promise<T | undefined | false |
     if (Date.now() > until) throw new Error(`eventually: condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/** The work, verification and ledger modules on a scratch database and Redis prefixes of their own. */
+export interface WorkPlatform {
+  config: Config;
+  mod: TestingModule;
+  db: PrismaService;
+  close(): Promise<void>;
+}
+
+export async function startWorkPlatform(label: string, overrides: Record<string, string>): Promise<WorkPlatform> {
+  const scratch = await scratchDatabase(label);
+  const config = testConfig(scratch.url, overrides);
+  const mod = await Test.createTestingModule({
+    imports: [ConfigModule.forRoot(config), DbModule, RedisModule, WorkModule, VerificationModule, LedgerModule],
+  }).compile();
+  await mod.init();
+  return {
+    config,
+    mod,
+    db: mod.get(PrismaService),
+    close: async () => {
+      await mod.close();
+      await dropRedisKeys(redisPatterns(config));
+      await scratch.drop();
+    },
+  };
 }

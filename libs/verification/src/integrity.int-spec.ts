@@ -1,11 +1,8 @@
 import 'reflect-metadata';
 import fc from 'fast-check';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { ConfigModule, DbModule, PrismaService, RedisModule, type Config } from '@idlemint/core';
-import { LedgerModule } from '@idlemint/ledger';
-import { AssignmentsService, WorkModule, WorkQueues } from '@idlemint/work';
+import { PrismaService } from '@idlemint/core';
+import { AssignmentsService, WorkQueues } from '@idlemint/work';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropRedisKeys, redisPatterns, scratchDatabase, testConfig } from '../../../test/support/scratch.js';
 import {
   createDevice,
   createFleet,
@@ -17,8 +14,10 @@ import {
   signedResult,
   type Held,
   type TestDevice,
+  startWorkPlatform,
+  type WorkPlatform,
 } from '../../../test/support/work.js';
-import { VerificationModule, VerificationService } from './index.js';
+import { VerificationService } from './index.js';
 
 /**
  * The quorum cannot be gamed by one party alone, whatever it tries and in whatever order:
@@ -48,33 +47,21 @@ const moveArb: fc.Arbitrary<Move> = fc.oneof(
 );
 
 describe('quorum integrity (property)', () => {
-  let drop: () => Promise<void>;
-  let config: Config;
-  let mod: TestingModule;
+  let platform: WorkPlatform;
   let db: PrismaService;
   let queues: WorkQueues;
   let assignments: AssignmentsService;
   let verification: VerificationService;
 
   beforeAll(async () => {
-    const scratch = await scratchDatabase('integrity');
-    drop = scratch.drop;
-    config = testConfig(scratch.url, { CANARIES_UNTRUSTED: '2', SPREAD_MANUFACTURERS_MS: '0', QUARANTINE_STRIKES: '100' });
-    mod = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DbModule, RedisModule, WorkModule, VerificationModule, LedgerModule],
-    }).compile();
-    await mod.init();
-    db = mod.get(PrismaService);
-    queues = mod.get(WorkQueues);
-    assignments = mod.get(AssignmentsService);
-    verification = mod.get(VerificationService);
+    platform = await startWorkPlatform('integrity', { CANARIES_UNTRUSTED: '2', SPREAD_MANUFACTURERS_MS: '0', QUARANTINE_STRIKES: '100' });
+    db = platform.db;
+    queues = platform.mod.get(WorkQueues);
+    assignments = platform.mod.get(AssignmentsService);
+    verification = platform.mod.get(VerificationService);
   });
 
-  afterAll(async () => {
-    await mod?.close();
-    if (config) await dropRedisKeys(redisPatterns(config));
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
   it('duplicates, one owner’s ring and replayed signatures never verify a unit or credit anyone', async () => {
     await fc.assert(

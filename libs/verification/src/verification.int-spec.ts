@@ -1,10 +1,8 @@
 import 'reflect-metadata';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { ConfigModule, DbModule, PrismaService, RedisModule, newId, type Config } from '@idlemint/core';
-import { LedgerModule, RewardsService } from '@idlemint/ledger';
-import { AssignmentsService, WorkModule, WorkQueues } from '@idlemint/work';
+import { PrismaService, newId, type Config } from '@idlemint/core';
+import { RewardsService } from '@idlemint/ledger';
+import { AssignmentsService, WorkQueues } from '@idlemint/work';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropRedisKeys, redisPatterns, scratchDatabase, testConfig } from '../../../test/support/scratch.js';
 import {
   createDevice,
   createFleet,
@@ -19,8 +17,10 @@ import {
   type TestFleet,
   type TestUnit,
   type UnitSpec,
+  startWorkPlatform,
+  type WorkPlatform,
 } from '../../../test/support/work.js';
-import { VerificationModule, VerificationService } from './index.js';
+import { VerificationService } from './index.js';
 
 /**
  * Submit → Verify → Credit on a scratch database and real Redis: replicas are claimed through the
@@ -33,9 +33,8 @@ const REWARD = 1001n;
 const SHARE = { owner: 650n, manufacturer: 250n, operator: 101n };
 
 describe('verification', () => {
-  let drop: () => Promise<void>;
+  let platform: WorkPlatform;
   let config: Config;
-  let mod: TestingModule;
   let db: PrismaService;
   let queues: WorkQueues;
   let assignments: AssignmentsService;
@@ -43,9 +42,7 @@ describe('verification', () => {
   let rewards: RewardsService;
 
   beforeAll(async () => {
-    const scratch = await scratchDatabase('verification');
-    drop = scratch.drop;
-    config = testConfig(scratch.url, {
+    platform = await startWorkPlatform('verification', {
       OWNER_SHARE_BPS: '6500',
       MANUFACTURER_SHARE_BPS: '2500',
       OPERATOR_SHARE_BPS: '1000',
@@ -59,22 +56,14 @@ describe('verification', () => {
       // every device of a test fleet shares a manufacturer
       SPREAD_MANUFACTURERS_MS: '0',
     });
-    mod = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DbModule, RedisModule, WorkModule, VerificationModule, LedgerModule],
-    }).compile();
-    await mod.init();
-    db = mod.get(PrismaService);
-    queues = mod.get(WorkQueues);
-    assignments = mod.get(AssignmentsService);
-    verification = mod.get(VerificationService);
-    rewards = mod.get(RewardsService);
+    ({ config, db } = platform);
+    queues = platform.mod.get(WorkQueues);
+    assignments = platform.mod.get(AssignmentsService);
+    verification = platform.mod.get(VerificationService);
+    rewards = platform.mod.get(RewardsService);
   });
 
-  afterAll(async () => {
-    await mod?.close();
-    if (config) await dropRedisKeys(redisPatterns(config));
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
   // --- helpers -------------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigModule, DbModule, PrismaService, REDIS, RedisModule, workQueueName, type Config } from '@idlemint/core';
 import { verifyItem, type TxItem } from '@idlemint/crypto';
@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { LedgerModule } from '@idlemint/ledger';
 import { VerificationModule } from '@idlemint/verification';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropRedisKeys, redisPatterns, scratchDatabase, testConfig } from '../../../test/support/scratch.js';
+import { dropRedisKeys, redisPatterns, testConfig } from '../../../test/support/scratch.js';
 import {
   createDevice,
   createFleet,
@@ -18,6 +18,8 @@ import {
   type Held,
   type TestFleet,
   type UnitSpec,
+  startWorkPlatform,
+  type WorkPlatform,
 } from '../../../test/support/work.js';
 import { AssignmentsService, CanaryStock, WorkModule, WorkQueues } from './index.js';
 
@@ -31,17 +33,14 @@ const LEASE_MS = 1500;
 const CANARIES_UNTRUSTED = 2;
 
 describe('work assignment', () => {
-  let drop: () => Promise<void>;
+  let platform: WorkPlatform;
   let config: Config;
-  let mod: TestingModule;
   let db: PrismaService;
   let queues: WorkQueues;
   let assignments: AssignmentsService;
 
   beforeAll(async () => {
-    const scratch = await scratchDatabase('work');
-    drop = scratch.drop;
-    config = testConfig(scratch.url, {
+    platform = await startWorkPlatform('work', {
       LEASE_MS: String(LEASE_MS),
       CANARIES_UNTRUSTED: String(CANARIES_UNTRUSTED),
       CANARIES_TRUSTED: '1',
@@ -51,20 +50,12 @@ describe('work assignment', () => {
       SPREAD_MANUFACTURERS_MS: '0',
       CANARY_STOCK: '20',
     });
-    mod = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), DbModule, RedisModule, WorkModule, VerificationModule, LedgerModule],
-    }).compile();
-    await mod.init();
-    db = mod.get(PrismaService);
-    queues = mod.get(WorkQueues);
-    assignments = mod.get(AssignmentsService);
+    ({ config, db } = platform);
+    queues = platform.mod.get(WorkQueues);
+    assignments = platform.mod.get(AssignmentsService);
   });
 
-  afterAll(async () => {
-    await mod?.close();
-    if (config) await dropRedisKeys(redisPatterns(config));
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
   /** A fleet of its own device class (so its own queue), and a unit with `replicas` jobs queued. */
   async function unitWithReplicas(fleet: TestFleet, replicas: number, extra: Partial<UnitSpec> = {}) {
@@ -114,7 +105,7 @@ describe('work assignment', () => {
     expect(row.deadline.getTime()).toBe(deadline);
     expect(await jobState(fleet, row.jobId)).toBe('active');
     // the lock in Redis is the lease: held with the token the assignment recorded, for LEASE_MS
-    const redis = mod.get<Redis>(REDIS);
+    const redis = platform.mod.get<Redis>(REDIS);
     const lockKey = `${config.QUEUE_PREFIX}:${workQueueName(fleet.deviceClass)}:${row.jobId}:lock`;
     expect(await redis.get(lockKey)).toBe(row.lockToken);
     const ttl = await redis.pttl(lockKey);
@@ -331,7 +322,7 @@ describe('work assignment', () => {
   });
 
   it('the canary stock is made ahead, handed out with the first canary invalid, and each use counted', async () => {
-    const stock = mod.get(CanaryStock);
+    const stock = platform.mod.get(CanaryStock);
     await db.canary.deleteMany({});
     const made = await stock.replenish();
     expect(made).toBe(config.CANARY_STOCK);

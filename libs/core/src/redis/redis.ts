@@ -19,3 +19,20 @@ export async function assertNoEviction(redis: Redis): Promise<void> {
     throw new Error(`Redis maxmemory-policy is "${policy}"; IdleMint needs "noeviction" (set it in redis.conf or with CONFIG SET)`);
   }
 }
+
+/** Deletes every key matching the patterns (a test's or the demo's own prefixes); SCAN, never KEYS. */
+export async function deleteKeys(url: string, patterns: string[]): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  try {
+    for (const pattern of patterns) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    await redis.quit();
+  }
+}
