@@ -35,7 +35,7 @@ async function main(): Promise<void> {
     redisUrl,
     logDir,
     operatorKey: OPERATOR_KEY,
-    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), MATURITY_MS: '3000', LOG_LEVEL: 'warn' },
+    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), PAYOUT_THRESHOLD: '2000', MATURITY_MS: '3000', LOG_LEVEL: 'warn' },
   });
   let code: number;
   try {

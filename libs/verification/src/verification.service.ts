@@ -26,6 +26,9 @@ interface LockedUnit {
 
 type Planted = { index: number; valid: boolean }[];
 
+/** A verdict under load may wait for a pooled connection and for the unit's row lock. */
+const TX_OPTIONS = { maxWait: 10_000, timeout: 20_000 };
+
 /** The device's verdicts on the unit's own items, in unit order: its canaries taken out. */
 export function realVerdicts(verdicts: string, canaries: Planted): string {
   const at = new Set(canaries.map((c) => c.index));
@@ -91,7 +94,7 @@ export class VerificationService {
         return;
       }
       await this.evaluate(tx, locked);
-    });
+    }, TX_OPTIONS);
     await this.queues.complete(unit.deviceClass, a.jobId, a.lockToken);
     return this.answer(assignmentId);
   }
@@ -173,6 +176,9 @@ export class VerificationService {
 
   private async verify(tx: Tx, unit: LockedUnit, verdicts: string, agreeing: Answer[], disagreeing: Answer[]): Promise<void> {
     await tx.workUnit.update({ where: { id: unit.id }, data: { status: 'verified', verdicts, decidedAt: new Date() } });
+    // Lock every device this verdict touches in one order, so two verdicts never wait on each other.
+    const touched = [...new Set([...agreeing, ...disagreeing].map((a) => a.deviceId))].sort();
+    await tx.$queryRaw`SELECT "id" FROM "Device" WHERE "id" = ANY(${touched}) ORDER BY "id" FOR UPDATE`;
     await tx.assignment.updateMany({ where: { id: { in: agreeing.map((a) => a.assignmentId) } }, data: { outcome: 'agreed' } });
     for (const a of agreeing) await this.reputation.agreed(tx, a.deviceId);
     for (const d of disagreeing) await this.reputation.strike(tx, d.assignmentId, d.deviceId, 'disagreed', 'DISAGREED_WITH_QUORUM');

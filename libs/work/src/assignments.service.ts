@@ -79,22 +79,25 @@ export class AssignmentsService {
       const deadline = new Date(leaseStart + this.config.LEASE_MS);
       const assignmentId = newId();
       try {
-        await this.db.$transaction(async (tx) => {
-          await tx.assignment.create({
-            data: {
-              id: assignmentId,
-              unitId: unit.id,
-              deviceId: device.id,
-              ownerId: device.ownerId,
-              replica: job.data.replica,
-              jobId: job.id!,
-              lockToken: token,
-              deadline,
-              canaries: positions,
-            },
-          });
-          if (needed > unit.quorum) await this.raiseQuorum(tx, unit.id, deviceClass, needed);
-        });
+        await this.db.$transaction(
+          async (tx) => {
+            await tx.assignment.create({
+              data: {
+                id: assignmentId,
+                unitId: unit.id,
+                deviceId: device.id,
+                ownerId: device.ownerId,
+                replica: job.data.replica,
+                jobId: job.id!,
+                lockToken: token,
+                deadline,
+                canaries: positions,
+              },
+            });
+            if (needed > unit.quorum) await this.raiseQuorum(tx, unit.id, deviceClass, needed);
+          },
+          { maxWait: 10_000, timeout: 20_000 },
+        );
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
         // This device or its owner already holds a replica of this unit: leave it for others.
