@@ -175,6 +175,39 @@ describe('operator API', () => {
     });
   });
 
+  describe('device standing', () => {
+    it('reads any device’s reputation and what it is built from; 404 for an unknown id', async () => {
+      const device = await db.device.create({
+        data: {
+          id: newId(),
+          manufacturerId: mfr.id,
+          modelId,
+          attestationKeyId: (await db.attestationKey.findFirstOrThrow({ where: { manufacturerId: mfr.id } })).id,
+          serial: `OP-${newId()}`,
+          publicKey: ed25519Generate().publicKey,
+          claimCode: newId().slice(0, 12),
+          certIssuedAt: new Date(),
+          status: 'quarantined',
+          strikes: 3,
+          quarantineCount: 1,
+          reputation: 0,
+        },
+      });
+      const r = await http(api.base, 'GET', `/operator/v1/devices/${device.id}`, { operator: true });
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({
+        id: device.id,
+        manufacturerId: mfr.id,
+        status: 'quarantined',
+        strikes: 3,
+        quarantineCount: 1,
+        reputation: 0,
+      });
+      expectCode(await http(api.base, 'GET', `/operator/v1/devices/${newId()}`, { operator: true }), 404, 'DEVICE.NOT_FOUND');
+      expectCode(await http(api.base, 'GET', `/operator/v1/devices/${device.id}`, { key: mfr.apiKey }), 401, 'AUTH.OPERATOR_KEY_INVALID');
+    });
+  });
+
   describe('resolving unclear payouts', () => {
     const ledger = () => api.app.get(LedgerService);
     const payouts = () => api.app.get(PayoutsService);

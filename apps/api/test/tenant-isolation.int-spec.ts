@@ -119,6 +119,7 @@ const ROUTES: Record<string, Route> = {
   'GET /manufacturer/v1/audit': tenant(undefined, { query: (v) => `?targetId=${v.device}` }),
 
   'GET /operator/v1/audit': operator(),
+  'GET /operator/v1/devices/{id}': operator({ id: (v) => v.device }),
   'GET /operator/v1/manufacturers': operator(),
   'POST /operator/v1/manufacturers': operator({ body: { name: 'intruder-co' } }),
   'POST /operator/v1/manufacturers/{id}/suspend': operator({ id: (v) => v.manufacturerId }),

@@ -84,6 +84,29 @@ export class ManufacturersService {
     this.devices.forgetAll();
     return { id: m.id, name: m.name, status: m.status, createdAt: m.createdAt };
   }
+
+  /** Any device's standing, for the operator: status, reputation and what it is built from. */
+  async deviceStanding(id: string) {
+    const d = await this.db.device.findUnique({
+      where: { id },
+      select: {
+        id: true,
+        manufacturerId: true,
+        serial: true,
+        status: true,
+        reputation: true,
+        consecutiveValid: true,
+        validResults: true,
+        strikes: true,
+        quarantineCount: true,
+        quarantinedAt: true,
+        dailyQuota: true,
+        lastSeenAt: true,
+      },
+    });
+    if (!d) throw FleetErrors.notFound('device');
+    return d;
+  }
 }
 
 function view(m: ManufacturerModel, devices: number, activeApiKeys: number): ManufacturerView {

@@ -8,7 +8,7 @@ import { IdPipe } from '../common/params.js';
 
 const QUERY = 'REQUEST.INVALID_QUERY';
 
-/** Operator API: manufacturers (list, suspend, resume) and the whole platform's audit log. */
+/** Operator API: manufacturers (list, suspend, resume), any device's standing, and the whole platform's audit log. */
 @Controller('operator/v1')
 @UseGuards(OperatorAuthGuard)
 export class OperatorManufacturersController {
@@ -29,6 +29,13 @@ export class OperatorManufacturersController {
   @ApiErrors(FleetErrors.notFound('manufacturer'))
   suspend(@Param('id', new IdPipe('manufacturer')) id: string) {
     return this.manufacturers.suspend(id);
+  }
+
+  /** A device's reputation (0..1) and standing, whichever manufacturer it belongs to. */
+  @Get('devices/:id')
+  @ApiErrors(FleetErrors.notFound('device'))
+  device(@Param('id', new IdPipe('device')) id: string) {
+    return this.manufacturers.deviceStanding(id);
   }
 
   @Post('manufacturers/:id/resume')
