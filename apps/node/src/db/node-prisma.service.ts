@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { NODE_CONFIG, type NodeConfig } from '../config.js';
 import { Prisma, PrismaClient } from './generated/prisma/client.js';
@@ -8,12 +8,16 @@ export { Prisma };
 
 /** The node's own database (never the platform's). */
 @Injectable()
-export class NodePrismaService extends PrismaClient implements OnModuleDestroy {
+export class NodePrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@Inject(NODE_CONFIG) config: NodeConfig) {
     super({ adapter: new PrismaPg({ connectionString: config.NODE_DATABASE_URL, max: 10 }) });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Last: every onModuleDestroy (the pending generator's stop among them) has run by now, so no
+   * work in flight reopens the pool behind a closed app.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
   }
 }

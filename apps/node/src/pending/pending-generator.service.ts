@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { makeItem } from '@idlemint/crypto';
 import { newId } from '@idlemint/core';
 import { makeTransferMessage, NODE_SCHEMES } from '@idlemint/protocol';
@@ -18,7 +18,7 @@ const RECOUNT_EVERY = 10;
  * second while fewer than PENDING_CAP are unverified.
  */
 @Injectable()
-export class PendingGeneratorService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class PendingGeneratorService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('PendingGenerator');
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -42,7 +42,8 @@ export class PendingGeneratorService implements OnApplicationBootstrap, OnApplic
     if (this.config.PENDING_RATE > 0) this.schedule();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops, and waits for a tick in flight, before the database goes (NodePrismaService disconnects at shutdown). */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { CONFIG, type Config } from '../config/config.js';
 import { Prisma, PrismaClient } from './generated/prisma/client.js';
@@ -6,12 +6,16 @@ import { Prisma, PrismaClient } from './generated/prisma/client.js';
 export type Tx = Prisma.TransactionClient;
 
 @Injectable()
-export class PrismaService extends PrismaClient implements OnModuleDestroy {
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(@Inject(CONFIG) config: Config) {
     super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, max: 20 }) });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Last: services stop their loops and wait for work in flight in onModuleDestroy, which Nest runs
+   * for every module before any onApplicationShutdown, so nothing reopens the pool after this.
+   */
+  async onApplicationShutdown(): Promise<void> {
     await this.$disconnect();
   }
 }
