@@ -4,10 +4,21 @@ import 'reflect-metadata';
 import { PrismaService } from '@idlemint/core';
 import { API_KEY_CACHE_MS, DEVICE_CACHE_MS } from '@idlemint/fleet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabase } from '../../../test/support/scratch.js';
-import { startApi, unique, type RunningApi } from './support/api.js';
+import { unique, type RunningApi } from './support/api.js';
 import { DeviceClient } from './support/device-client.js';
-import { call, CLAIM, client, enroll, expectError, heartbeat, newTenant, NO_RATE_LIMIT, queueUnit, within } from './support/fleet.js';
+import {
+  call,
+  CLAIM,
+  client,
+  enroll,
+  expectError,
+  heartbeat,
+  newTenant,
+  queueUnit,
+  within,
+  startFleetApi,
+  type FleetApi,
+} from './support/fleet.js';
 
 /**
  * Who may do what: manufacturer API keys (roles, rotation, revocation reaching every process within
@@ -16,28 +27,18 @@ import { call, CLAIM, client, enroll, expectError, heartbeat, newTenant, NO_RATE
  */
 
 describe('keys, operator and audit', () => {
-  let drop: () => Promise<void>;
-  let url: string;
+  let platform: FleetApi;
   let api: RunningApi;
-  const extra: RunningApi[] = [];
   let db: PrismaService;
 
   beforeAll(async () => {
-    ({ url, drop } = await scratchDatabase('fleet_access'));
-    api = await startApi(url, NO_RATE_LIMIT);
-    db = api.app.get(PrismaService);
+    platform = await startFleetApi('fleet_access');
+    ({ api, db } = platform);
   });
 
-  afterAll(async () => {
-    for (const a of [...extra, api]) await a?.close().catch(() => undefined);
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
-  async function otherProcess(): Promise<RunningApi> {
-    const a = await startApi(url, NO_RATE_LIMIT);
-    extra.push(a);
-    return a;
-  }
+  const otherProcess = () => platform.another();
 
   const op = (method: string, path: string, body?: unknown) =>
     call(api.base, method, path, { operator: true, ...(body === undefined ? {} : { body }) });

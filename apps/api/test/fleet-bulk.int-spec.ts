@@ -4,11 +4,21 @@ import { DEVICE_CACHE_MS } from '@idlemint/fleet';
 import { PrismaService } from '@idlemint/core';
 import { ed25519Generate } from '@idlemint/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabase } from '../../../test/support/scratch.js';
-import { startApi, unique, type RunningApi } from './support/api.js';
+import { unique, type RunningApi } from './support/api.js';
 import { makeCertificate } from './support/certificates.js';
 import { DeviceClient } from './support/device-client.js';
-import { client, enroll, expectError, fleetOf, heartbeat, newTenant, NO_RATE_LIMIT, seedDevices, within } from './support/fleet.js';
+import {
+  client,
+  enroll,
+  expectError,
+  fleetOf,
+  heartbeat,
+  newTenant,
+  seedDevices,
+  within,
+  startFleetApi,
+  type FleetApi,
+} from './support/fleet.js';
 
 /**
  * Bulk actions, groups, device edits, quarantine release and attestation key revocation: atomic,
@@ -19,28 +29,18 @@ import { client, enroll, expectError, fleetOf, heartbeat, newTenant, NO_RATE_LIM
 const BULK = '/manufacturer/v1/devices/bulk';
 
 describe('bulk actions and revocation', () => {
-  let drop: () => Promise<void>;
-  let url: string;
+  let platform: FleetApi;
   let api: RunningApi;
-  const extra: RunningApi[] = [];
   let db: PrismaService;
 
   beforeAll(async () => {
-    ({ url, drop } = await scratchDatabase('fleet_bulk'));
-    api = await startApi(url, NO_RATE_LIMIT);
-    db = api.app.get(PrismaService);
+    platform = await startFleetApi('fleet_bulk');
+    ({ api, db } = platform);
   });
 
-  afterAll(async () => {
-    for (const a of [...extra, api]) await a?.close().catch(() => undefined);
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
-  async function otherGateway(): Promise<RunningApi> {
-    const a = await startApi(url, NO_RATE_LIMIT);
-    extra.push(a);
-    return a;
-  }
+  const otherGateway = () => platform.another();
 
   const statuses = async (ids: string[]) =>
     Object.fromEntries(

@@ -3,11 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { PrismaService } from '@idlemint/core';
 import { ed25519Generate } from '@idlemint/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabase } from '../../../test/support/scratch.js';
-import { createModel, startApi, type RunningApi } from './support/api.js';
+import { createModel, type RunningApi } from './support/api.js';
 import { makeCertificate } from './support/certificates.js';
 import { DeviceClient } from './support/device-client.js';
-import { CLAIM, enroll, heartbeat, newTenant, NO_RATE_LIMIT, queueUnit, type Client } from './support/fleet.js';
+import { CLAIM, enroll, heartbeat, newTenant, queueUnit, type Client, startFleetApi, type FleetApi } from './support/fleet.js';
 
 /**
  * Work policy per model, group and device, merged device > group > model > default; served on
@@ -19,21 +18,16 @@ import { CLAIM, enroll, heartbeat, newTenant, NO_RATE_LIMIT, queueUnit, type Cli
 type Assignment = { assignment: { unitId: string; items: unknown[] } };
 
 describe('work policy', () => {
-  let drop: () => Promise<void>;
+  let platform: FleetApi;
   let api: RunningApi;
   let db: PrismaService;
 
   beforeAll(async () => {
-    const s = await scratchDatabase('fleet_policy');
-    drop = s.drop;
-    api = await startApi(s.url, NO_RATE_LIMIT);
-    db = api.app.get(PrismaService);
+    platform = await startFleetApi('fleet_policy');
+    ({ api, db } = platform);
   });
 
-  afterAll(async () => {
-    await api?.close().catch(() => undefined);
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
   /** Hours [from, to) that include the current UTC hour with a margin, and ones that exclude it. */
   function windows(offsetH = 0) {

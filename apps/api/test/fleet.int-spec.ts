@@ -5,8 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { newId, PrismaService } from '@idlemint/core';
 import { LedgerService } from '@idlemint/ledger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scratchDatabase } from '../../../test/support/scratch.js';
-import { createModel, startApi, type RunningApi } from './support/api.js';
+import { createModel, type RunningApi } from './support/api.js';
 import {
   allPages,
   call,
@@ -20,7 +19,8 @@ import {
   unique,
   type Client,
   type SeedFleet,
-  NO_RATE_LIMIT,
+  startFleetApi,
+  type FleetApi,
 } from './support/fleet.js';
 
 /**
@@ -49,21 +49,16 @@ interface Seeded {
 }
 
 describe('manufacturer device registry', () => {
-  let drop: () => Promise<void>;
+  let platform: FleetApi;
   let api: RunningApi;
   let db: PrismaService;
 
   beforeAll(async () => {
-    const s = await scratchDatabase('fleet');
-    drop = s.drop;
-    api = await startApi(s.url, NO_RATE_LIMIT);
-    db = api.app.get(PrismaService);
+    platform = await startFleetApi('fleet');
+    ({ api, db } = platform);
   });
 
-  afterAll(async () => {
-    await api?.close().catch(() => undefined);
-    await drop?.();
-  });
+  afterAll(() => platform?.close());
 
   describe('list: filters and sorts against the same data filtered in memory', () => {
     let c: Client;

@@ -147,32 +147,22 @@ export class AlertRulesService {
 
   async alerts(p: ManufacturerPrincipal, q: AlertListQuery) {
     const alerts = await this.db.alert.findMany({
-      where: {
-        manufacturerId: p.manufacturerId,
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.ruleId ? { ruleId: q.ruleId } : {}),
-        ...(q.before ? { id: { lt: q.before } } : {}),
-      },
+      where: listWhere(p, q),
       orderBy: { id: 'desc' },
       take: q.limit,
       omit: { openKey: true },
     });
-    return { alerts, next: alerts.length === q.limit ? (alerts.at(-1)?.id ?? null) : null };
+    return { alerts, next: nextCursor(alerts, q.limit) };
   }
 
   async deliveries(p: ManufacturerPrincipal, q: AlertDeliveryListQuery) {
     const deliveries = await this.db.alertDelivery.findMany({
-      where: {
-        manufacturerId: p.manufacturerId,
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.ruleId ? { ruleId: q.ruleId } : {}),
-        ...(q.before ? { id: { lt: q.before } } : {}),
-      },
+      where: listWhere(p, q),
       orderBy: { id: 'desc' },
       take: q.limit,
       omit: { body: true },
     });
-    return { deliveries, next: deliveries.length === q.limit ? (deliveries.at(-1)?.id ?? null) : null };
+    return { deliveries, next: nextCursor(deliveries, q.limit) };
   }
 
   /** One delivery with its exact body and every attempt. */
@@ -229,4 +219,19 @@ export class AlertRulesService {
       ...(after ? { after } : {}),
     });
   }
+}
+
+/** Newest first, one tenant's, optionally by status and rule, below a cursor id. */
+function listWhere<S extends string>(p: ManufacturerPrincipal, q: { status?: S; ruleId?: string; before?: string }) {
+  return {
+    manufacturerId: p.manufacturerId,
+    ...(q.status ? { status: q.status } : {}),
+    ...(q.ruleId ? { ruleId: q.ruleId } : {}),
+    ...(q.before ? { id: { lt: q.before } } : {}),
+  };
+}
+
+/** The cursor of the next page: the last id when the page is full. */
+function nextCursor(rows: { id: string }[], limit: number): string | null {
+  return rows.length === limit ? (rows.at(-1)?.id ?? null) : null;
 }

@@ -1,10 +1,11 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers of the API under test, read loosely and checked by the assertions. */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { newId, type Prisma, type PrismaService } from '@idlemint/core';
+import { newId, PrismaService, type Prisma } from '@idlemint/core';
 import { ed25519Generate, makeItem, type Ed25519KeyPair } from '@idlemint/crypto';
 import { WorkQueues } from '@idlemint/work';
-import { createManufacturer, createModel, OPERATOR_KEY, unique, type RunningApi, type TestManufacturer } from './api.js';
+import { scratchDatabase } from '../../../../test/support/scratch.js';
+import { createManufacturer, createModel, OPERATOR_KEY, startApi, unique, type RunningApi, type TestManufacturer } from './api.js';
 import { makeCertificate } from './certificates.js';
 import { DeviceClient } from './device-client.js';
 
@@ -168,3 +169,33 @@ export async function within(ms: number, cond: () => Promise<boolean>, everyMs =
 }
 
 export { unique };
+
+/**
+ * The api on a scratch database of its own, without the per-key rate limit (paging hits it), and
+ * more api processes on the same database on demand (another gateway with its own device cache).
+ */
+export interface FleetApi {
+  api: RunningApi;
+  db: PrismaService;
+  another(): Promise<RunningApi>;
+  close(): Promise<void>;
+}
+
+export async function startFleetApi(label: string): Promise<FleetApi> {
+  const { url, drop } = await scratchDatabase(label);
+  const api = await startApi(url, NO_RATE_LIMIT);
+  const extra: RunningApi[] = [];
+  return {
+    api,
+    db: api.app.get(PrismaService),
+    another: async () => {
+      const a = await startApi(url, NO_RATE_LIMIT);
+      extra.push(a);
+      return a;
+    },
+    close: async () => {
+      for (const a of [...extra, api]) await a.close().catch(() => undefined);
+      await drop();
+    },
+  };
+}
