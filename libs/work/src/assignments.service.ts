@@ -45,11 +45,8 @@ export class AssignmentsService {
 
   async claim(device: ClaimingDevice, body: ClaimBody): Promise<ClaimResponse | null> {
     if (body.kinds && !body.kinds.includes('tx-verify')) return null;
-    const standing = await this.standing(device.id);
-    if (!standing || standing.today >= standing.dailyQuota) return null;
-    const trusted = isTrusted(standing, this.config.TRUST_AFTER);
-    const canaryCount = trusted ? this.config.CANARIES_TRUSTED : this.config.CANARIES_UNTRUSTED;
     const deviceClass = device.model.deviceClass;
+    let standing: Standing | null | undefined;
     for (let i = 0; i < MAX_TRIES; i++) {
       const token = randomUUID();
       // Taken before the job is locked, so the deadline never outlives the lock (the lease): once the
@@ -57,6 +54,14 @@ export class AssignmentsService {
       const leaseStart = Date.now();
       const job = await this.queues.take(deviceClass, token);
       if (!job?.id) return null;
+      // Read only once there is work to hand out: a device polling an empty queue costs no query.
+      standing ??= await this.standing(device.id);
+      if (!standing || standing.today >= standing.dailyQuota) {
+        await this.queues.giveBack(job, token, 0);
+        return null;
+      }
+      const trusted = isTrusted(standing, this.config.TRUST_AFTER);
+      const canaryCount = trusted ? this.config.CANARIES_TRUSTED : this.config.CANARIES_UNTRUSTED;
       const unit = await this.db.workUnit.findUnique({
         where: { id: job.data.unitId },
         select: { id: true, status: true, items: true, quorum: true, replicasIssued: true, createdAt: true },

@@ -63,9 +63,10 @@ export class WorkQueues implements OnApplicationShutdown {
     return job ?? null;
   }
 
-  /** Gives a job back for another device, a moment later so the same claim does not take it again. */
+  /** Gives a job back for another device: a moment later so the same claim does not take it again, or at once. */
   async giveBack(job: ReplicaJob, token: string, delayMs = 250): Promise<void> {
-    await job.moveToDelayed(Date.now() + delayMs, token).catch((e: Error) => this.log.warn(`give back ${job.id}: ${e.message}`));
+    const back = delayMs > 0 ? job.moveToDelayed(Date.now() + delayMs, token) : job.moveToWait(token);
+    await back.catch((e: Error) => this.log.warn(`give back ${job.id}: ${e.message}`));
   }
 
   /** Done with a replica: the answer is in Postgres. A lost lock is harmless (the result counts). */
