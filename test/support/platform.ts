@@ -360,6 +360,13 @@ export async function seedVerifiedUnit(p: Platform, fleet: Fleet, sources: UnitS
         reward: p.config.UNIT_REWARD.toString(),
         verdicts,
         decidedAt: now,
+        assurance: {
+          devices: devices.length,
+          owners: new Set(devices.map((d) => d.ownerId ?? d.id)).size,
+          manufacturers: 1,
+          origins: devices.length,
+          reputations: devices.map(() => 1),
+        },
       },
     });
     await tx.sourceTx.createMany({ data: sourceRows });

@@ -32,6 +32,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     QUEUE_PREFIX: `{imt_${tag}}`,
     REDIS_KEY_PREFIX: `imt_${tag}:`,
     OPERATOR_KEY: 'test-operator-key-0123456789',
+    // audits add replicas after a verdict; the tests that are about them turn them on
+    AUDIT_RATE: '0',
     ...overrides,
   });
 }

@@ -4,6 +4,7 @@ import { ConfigModule, DbModule, PrismaService, RedisModule, newId, type Config 
 import { LedgerModule } from '@idlemint/ledger';
 import { VerificationModule } from '@idlemint/verification';
 import { WorkModule } from '@idlemint/work';
+import { RelayModule } from '@idlemint/relay';
 import { SCHEMES, ed25519Generate, ed25519Sign, makeItem, verifyItem, type TxItem } from '@idlemint/crypto';
 import { makeTransferMessage, resultSigningString } from '@idlemint/protocol';
 import { dropRedisKeys, redisPatterns, scratchDatabase, testConfig } from './scratch.js';
@@ -84,6 +85,8 @@ export interface UnitSpec {
   replicasIssued?: number;
   reward?: bigint;
   status?: 'open' | 'verified' | 'disputed';
+  /** Distinct manufacturers the agreement must span (2 where the class has several). */
+  minManufacturers?: number;
 }
 
 export interface TestUnit {
@@ -115,6 +118,7 @@ export async function createUnit(db: PrismaService, spec: UnitSpec): Promise<Tes
       quorum,
       maxReplicas: spec.maxReplicas ?? 5,
       replicasIssued: spec.replicasIssued ?? quorum,
+      minManufacturers: spec.minManufacturers ?? 1,
       items: items as object[],
       reward: (spec.reward ?? 1000n).toString(),
     },
@@ -174,7 +178,7 @@ export async function startWorkPlatform(label: string, overrides: Record<string,
   const scratch = await scratchDatabase(label);
   const config = testConfig(scratch.url, overrides);
   const mod = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), DbModule, RedisModule, WorkModule, VerificationModule, LedgerModule],
+    imports: [ConfigModule.forRoot(config), DbModule, RedisModule, WorkModule, VerificationModule, LedgerModule, RelayModule],
   }).compile();
   await mod.init();
   return {

@@ -31,6 +31,14 @@ export const nodeConfigSchema = z.object({
   PENDING_CAP: int(1_000_000),
   /** Share of generated transactions made invalid on purpose. */
   INVALID_SHARE: z.coerce.number().min(0).max(1).default(0.1),
+  /**
+   * The least assurance this node accepts in a relayed unit: agreeing devices (each with its own
+   * signature in the unit, which the node checks), and distinct owners and manufacturers among
+   * them (vouched for by the platform's signature). Less is refused with 422 NODE.ASSURANCE_TOO_LOW.
+   */
+  NODE_MIN_DEVICES: z.coerce.number().int().min(1).max(64).default(2),
+  NODE_MIN_OWNERS: z.coerce.number().int().min(1).max(64).default(2),
+  NODE_MIN_MANUFACTURERS: z.coerce.number().int().min(1).max(64).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Fault injection for tests: payouts commit, then the connection is cut without an answer. */
   FAULT_PAYOUT_DROP_RESPONSE: z

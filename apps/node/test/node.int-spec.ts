@@ -128,6 +128,13 @@ describe('reference trusted node', () => {
       verdicts,
       refs: txs.map((t, index) => ({ index, node: NODE, id: t.id })),
       results: signers.map((d) => resultOf(d, unitId, verdicts)),
+      assurance: {
+        devices: signers.length,
+        owners: signers.length,
+        manufacturers: 1,
+        origins: signers.length,
+        reputations: signers.map(() => 1),
+      },
       verifiedAt: new Date().toISOString(),
     };
   }
@@ -158,7 +165,7 @@ describe('reference trusted node', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const s = await stats();
     expect(s).toMatchObject({ name: NODE, pending: SEED, logLength: 0, headHash: NODE_GENESIS_HASH, chainValid: true, treasury: TREASURY });
-    expect(s.verdicts).toEqual({ recorded: 0, correct: 0, wrong: 0 });
+    expect(s.verdicts).toEqual({ recorded: 0, correct: 0, wrong: 0, retracted: 0, wrongUnretracted: 0 });
     expect(s.payouts).toEqual({ confirmed: 0, total: '0' });
   });
 
@@ -404,6 +411,56 @@ describe('reference trusted node', () => {
     expect(after.pending).toBe(before.pending - 4);
     const { rows } = await db.query('SELECT COUNT(*)::int AS n FROM "PendingTx" WHERE "verdict" IS NOT NULL AND "verdict" <> "valid"');
     expect(rows[0].n).toBe(after.verdicts.wrong);
+  });
+
+  it('refuses a verdict confirmed by fewer independent devices or owners than it requires: 422, nothing stored', async () => {
+    const before = await stats();
+    const txs = take(2);
+    // One device alone, honestly signed: exactly what a trusted device used to be allowed to send.
+    const alone = unitOver(txs, undefined, undefined, [devices[0]!]);
+    const r1 = await node.send('POST', '/v1/relay/units', alone);
+    expect(r1.status).toBe(422);
+    expect(r1.body.error?.code).toBe('NODE.ASSURANCE_TOO_LOW');
+    // Two devices of one owner (the platform says so under its signature).
+    const oneOwner = unitOver(txs);
+    oneOwner.assurance = { ...oneOwner.assurance, owners: 1 };
+    const r2 = await node.send('POST', '/v1/relay/units', oneOwner);
+    expect(r2.status).toBe(422);
+    expect(r2.body.error?.code).toBe('NODE.ASSURANCE_TOO_LOW');
+    // An assurance that claims more devices than there are signed results.
+    const inflated = unitOver(txs, undefined, undefined, [devices[0]!]);
+    inflated.assurance = { devices: 2, owners: 2, manufacturers: 1, origins: 2, reputations: [1, 1] };
+    const r3 = await node.send('POST', '/v1/relay/units', inflated);
+    expect(r3.status).toBe(422);
+    expect(r3.body.error?.code).toBe('NODE.ASSURANCE_INVALID');
+    const after = await stats();
+    expect(after.logLength).toBe(before.logLength);
+    expect(after.verdicts.recorded).toBe(before.verdicts.recorded);
+    // The same transactions go through with two independent devices.
+    expect((await node.send('POST', '/v1/relay/units', unitOver(txs))).status).toBe(200);
+  });
+
+  it('records a retraction once, marks the unit’s transactions, and counts wrong verdicts left unretracted', async () => {
+    const txs = take(3);
+    const lie = txs[0].id;
+    const unit = unitOver(txs, (id) => (id === lie ? !truth.get(id)! : truth.get(id)!));
+    expect((await node.send('POST', '/v1/relay/units', unit)).status).toBe(200);
+    const before = await stats();
+    expect(before.verdicts.wrongUnretracted).toBeGreaterThanOrEqual(1);
+    const retraction = { v: 1, unitId: unit.unitId, reason: 'AUDIT_OVERTURNED', retractedAt: new Date().toISOString() };
+    const first = await node.send('POST', '/v1/relay/retractions', retraction);
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ unitId: unit.unitId, transactions: 3, duplicate: false });
+    const again = await node.send('POST', '/v1/relay/retractions', retraction);
+    expect(again.body).toEqual({ unitId: unit.unitId, transactions: 3, duplicate: true });
+    const after = await stats();
+    expect(after.verdicts.retracted - before.verdicts.retracted).toBe(3);
+    expect(before.verdicts.wrongUnretracted - after.verdicts.wrongUnretracted).toBe(1);
+    expect(after.verdicts.wrong).toBe(before.verdicts.wrong); // the log and the verdicts stay as recorded
+    expect(after.logLength).toBe(before.logLength);
+    // Unsigned or malformed retractions change nothing.
+    expect((await node.send('POST', '/v1/relay/retractions', retraction, { sign: false })).status).toBe(401);
+    expect((await node.send('POST', '/v1/relay/retractions', { ...retraction, reason: 'BECAUSE' })).status).toBe(400);
   });
 
   it('serialises concurrent appends into one unbroken chain; concurrent repeats append once', async () => {

@@ -4,11 +4,49 @@ import { verifyItem, type TxItem } from '@idlemint/crypto';
 /**
  * How a simulated appliance answers. `honest` is real firmware; the rest are the adversaries the
  * platform must catch: answers that look plausible but were not checked, or were checked and
- * then bent, or that come too late.
+ * then bent, or that come too late; and the patient ones, who behave until they are trusted:
+ *
+ * - `turncoat`: honest for its first `TURNCOAT_AFTER` results, then flips one real item per unit;
+ * - `targeted`: honest except on the transactions it was told to favour, whose verdict it flips;
+ * - `cartel`: devices of several owners and origins (one attacker, one brand) that claim at the
+ *   same moments and tell each other out of band which units they hold; when two hold one unit
+ *   they bend it the same way, otherwise they answer honestly;
+ * - `sybil`: many owners with one or two devices each, all bending every unit the same way;
+ * - `sleeper`: honest for its first `SLEEPER_AFTER` results, then lies on 2% of real items.
  */
-export const BEHAVIOURS = ['honest', 'lazy', 'random', 'flipper', 'ring', 'replayer', 'slowpoke'] as const;
+export const BEHAVIOURS = [
+  'honest',
+  'lazy',
+  'random',
+  'flipper',
+  'ring',
+  'replayer',
+  'slowpoke',
+  'turncoat',
+  'targeted',
+  'cartel',
+  'sybil',
+  'sleeper',
+] as const;
 export type Behaviour = (typeof BEHAVIOURS)[number];
 export const ADVERSARIES: Behaviour[] = BEHAVIOURS.filter((b) => b !== 'honest');
+/** Adversaries that only start lying once they have built a record. */
+export const PATIENT: Behaviour[] = ['turncoat', 'targeted', 'cartel', 'sybil', 'sleeper'];
+
+export const TURNCOAT_AFTER = 15;
+export const SLEEPER_AFTER = 40;
+export const SLEEPER_LIE_RATE = 0.02;
+
+/** What a device knows when it answers: its own record, and its side's shared secrets. */
+export interface AnswerContext {
+  pool: ReplayPool;
+  /** Results this device has had accepted (202) so far. */
+  answered: number;
+  /** Secret of the attacker this device serves (the cartel's and the sybils' shared lie). */
+  side: string;
+  /** For a cartel member: whether another member holds this unit too (agreed out of band). */
+  partnered?: boolean;
+}
 
 export interface Answer {
   verdicts: string;
@@ -43,7 +81,33 @@ export function replayPool(max = 500): ReplayPool {
 const honest = (items: TxItem[]): string => items.map((i) => (verifyItem(i) ? '1' : '0')).join('');
 const flip = (v: string, i: number): string => v.slice(0, i) + (v[i] === '1' ? '0' : '1') + v.slice(i + 1);
 
-export function answer(b: Behaviour, items: TxItem[], pool: ReplayPool): Answer {
+/** The transactions a `targeted` device was told to favour: about one in eight, by message. */
+export function favoured(item: TxItem): boolean {
+  return createHash('sha256').update(`favour:${item.message}`).digest()[0]! < 32;
+}
+
+/**
+ * The same bend for the same unit by every device of one side, whatever canaries each was sent:
+ * the item is chosen among the items that look like real work to the side (all but the shortest
+ * message hashes differ per assignment, so members pick by the item's own content).
+ */
+function sideBend(items: TxItem[], side: string): string {
+  const v = honest(items);
+  let pick = 0;
+  let best = '';
+  items.forEach((it, i) => {
+    const h = createHash('sha256').update(`${side}:${it.message}:${it.signature}`).digest('hex');
+    if (h > best) {
+      best = h;
+      pick = i;
+    }
+  });
+  return flip(v, pick);
+}
+
+export function answer(b: Behaviour, items: TxItem[], ctx: AnswerContext | ReplayPool): Answer {
+  const c: AnswerContext = 'pool' in ctx ? ctx : { pool: ctx, answered: 0, side: 'none' };
+  const pool = c.pool;
   switch (b) {
     case 'honest':
       return { verdicts: honest(items) };
@@ -66,6 +130,45 @@ export function answer(b: Behaviour, items: TxItem[], pool: ReplayPool): Answer 
     }
     case 'slowpoke':
       return { verdicts: honest(items), lateByMs: 1_000 };
+    case 'turncoat':
+      return c.answered < TURNCOAT_AFTER ? { verdicts: honest(items) } : { verdicts: flip(honest(items), randomInt(items.length)) };
+    case 'targeted':
+      return { verdicts: items.map((i) => (verifyItem(i) !== favoured(i) ? '1' : '0')).join('') };
+    case 'cartel':
+      return { verdicts: c.partnered && c.answered >= TURNCOAT_AFTER ? sideBend(items, c.side) : honest(items) };
+    case 'sybil':
+      return { verdicts: c.answered < TURNCOAT_AFTER ? honest(items) : sideBend(items, c.side) };
+    case 'sleeper': {
+      if (c.answered < SLEEPER_AFTER) return { verdicts: honest(items) };
+      const v = honest(items);
+      return { verdicts: [...v].map((x) => (Math.random() < SLEEPER_LIE_RATE ? (x === '1' ? '0' : '1') : x)).join('') };
+    }
+  }
+}
+
+/**
+ * The cartel's back channel: members say which unit they hold, and learn whether another member
+ * holds the same one within `waitMs` (then both bend it the same way).
+ */
+export class CartelChannel {
+  private readonly holders = new Map<string, { n: number; wake: (() => void)[] }>();
+
+  async join(unitId: string, waitMs: number): Promise<boolean> {
+    const h = this.holders.get(unitId) ?? { n: 0, wake: [] };
+    this.holders.set(unitId, h);
+    h.n++;
+    if (h.n >= 2) {
+      h.wake.splice(0).forEach((w) => w());
+      return true;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, waitMs);
+      h.wake.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return h.n >= 2;
   }
 }
 

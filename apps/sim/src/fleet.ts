@@ -8,9 +8,10 @@ import {
   type EnrollResponse,
   type ResultResponse,
 } from '@idlemint/protocol';
-import { randomBytes } from 'node:crypto';
-import { ADVERSARIES, answer, replayPool, type Behaviour, type ReplayPool } from './behaviour.js';
-import { call, deviceCall, expectStatus } from './http.js';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Agent } from 'node:http';
+import { ADVERSARIES, CartelChannel, answer, replayPool, type Behaviour, type ReplayPool } from './behaviour.js';
+import { call, deviceCall, expectStatus, originAgent } from './http.js';
 
 export interface FleetOptions {
   apiUrl: string;
@@ -28,6 +29,13 @@ export interface FleetOptions {
   deviceClass?: string;
   batchSize?: number;
   onProgress?: (s: FleetStats) => void;
+  /**
+   * Second octet of the loopback addresses the fleet's households connect from (127.N.x.y, one
+   * address per owner), so the platform sees real network origins; default: one picked at random.
+   */
+  originNet?: number;
+  /** Manufacturer name (default `sim-<tag>`). */
+  name?: string;
 }
 
 interface DeviceStats {
@@ -45,6 +53,8 @@ export interface SimDevice {
   behaviour: Behaviour;
   deviceId?: string;
   claimCode?: string;
+  /** The connection pool of the device's household (its network origin). */
+  agent?: Agent;
   stats: DeviceStats;
 }
 
@@ -95,7 +105,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const tag = randomBytes(4).toString('hex');
   const op = { 'x-operator-key': o.operatorKey };
   const m = expectStatus(
-    await call<{ id: string; apiKey: string }>(o.apiUrl, 'POST', '/operator/v1/manufacturers', { name: `sim-${tag}` }, op),
+    await call<{ id: string; apiKey: string }>(o.apiUrl, 'POST', '/operator/v1/manufacturers', { name: o.name ?? `sim-${tag}` }, op),
     [201],
     'create manufacturer',
   );
@@ -143,13 +153,22 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   }
 
   // Owners claim their appliances with the code each shows, and set a payout address. A ring is
-  // one owner's devices colluding, so ring devices share an owner.
+  // one owner's devices colluding, so ring devices share an owner; sybils come in pairs of owners;
+  // every cartel member has an owner of its own. An owner's devices share its household's origin.
   const perOwner = o.devicesPerOwner ?? 1;
   const groups: SimDevice[][] = [];
   const ring = devices.filter((d) => d.behaviour === 'ring');
   if (ring.length > 0) groups.push(ring);
-  const rest = devices.filter((d) => d.behaviour !== 'ring');
+  const sybils = devices.filter((d) => d.behaviour === 'sybil');
+  for (let i = 0; i < sybils.length; i += 2) groups.push(sybils.slice(i, i + 2));
+  for (const d of devices.filter((x) => x.behaviour === 'cartel')) groups.push([d]);
+  const rest = devices.filter((d) => !['ring', 'sybil', 'cartel'].includes(d.behaviour));
   for (let i = 0; i < rest.length; i += perOwner) groups.push(rest.slice(i, i + perOwner));
+  const net = o.originNet ?? 10 + randomInt(240);
+  groups.forEach((group, g) => {
+    const agent = originAgent(`127.${net}.${Math.floor(g / 250)}.${(g % 250) + 1}`);
+    for (const d of group) d.agent = agent;
+  });
   const ownerTokens: string[] = [];
   for (const [g, group] of groups.entries()) {
     let token: string | undefined;
@@ -188,13 +207,18 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const deadline = Date.now() + o.durationMs;
   const done = () => Date.now() >= deadline || (o.stop?.() ?? false);
   const pool = replayPool();
-  await Promise.all(devices.map((d) => runDevice(o.apiUrl, d, done, pool)));
+  const side = { secret: tag, cartel: new CartelChannel() };
+  await Promise.all(devices.map((d) => runDevice(o.apiUrl, d, done, pool, side)));
   if (progress) clearInterval(progress);
 
   let honestCredited = 0n;
   let liarCredited = 0n;
   for (const d of devices) {
-    const e = expectStatus(await deviceCall<EarningsResponse>(o.apiUrl, d.keys, 'GET', '/device/v1/earnings'), [200, 403], 'earnings');
+    const e = expectStatus(
+      await deviceCall<EarningsResponse>(o.apiUrl, d.keys, 'GET', '/device/v1/earnings', undefined, d.agent),
+      [200, 403],
+      'earnings',
+    );
     const credited = 'credited' in e ? BigInt(e.credited) : 0n;
     if (d.behaviour === 'honest') honestCredited += credited;
     else liarCredited += credited;
@@ -215,16 +239,28 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   };
 }
 
-async function runDevice(apiUrl: string, d: SimDevice, done: () => boolean, pool: ReplayPool): Promise<void> {
+/** Every appliance heartbeats this often (the brief: every minute). */
+const HEARTBEAT_EVERY_MS = 60_000;
+
+async function runDevice(
+  apiUrl: string,
+  d: SimDevice,
+  done: () => boolean,
+  pool: ReplayPool,
+  side: { secret: string; cartel: CartelChannel },
+): Promise<void> {
   await sleep(Math.random() * 500); // appliances do not all wake at once
-  try {
-    await deviceCall(apiUrl, d.keys, 'POST', '/device/v1/heartbeat', { idle: true, firmware: '1.0.0', uptimeS: 60 });
-  } catch {
-    d.stats.errors++;
-  }
+  const call = <T>(method: string, path: string, body?: unknown) => deviceCall<T>(apiUrl, d.keys, method, path, body, d.agent);
+  let nextHeartbeat = 0;
   while (!done()) {
     try {
-      const c = await deviceCall<ClaimResponse>(apiUrl, d.keys, 'POST', '/device/v1/work/claim', { kinds: ['tx-verify'] });
+      if (Date.now() >= nextHeartbeat) {
+        nextHeartbeat = Date.now() + HEARTBEAT_EVERY_MS;
+        await call('POST', '/device/v1/heartbeat', { idle: true, firmware: '1.0.0', uptimeS: 60 });
+      }
+      // A cartel claims at the same moments, hoping to be handed replicas of one unit together.
+      if (d.behaviour === 'cartel') await sleep(250 - (Date.now() % 250));
+      const c = await call<ClaimResponse>('POST', '/device/v1/work/claim', { kinds: ['tx-verify'] });
       if (c.status === 204 || c.status === 403) {
         // No work for us now (or never again: quarantined, revoked).
         await sleep(c.status === 403 ? 5_000 : 300 + Math.random() * 400);
@@ -232,10 +268,14 @@ async function runDevice(apiUrl: string, d: SimDevice, done: () => boolean, pool
       }
       const a = expectStatus(c, [200], 'claim').assignment;
       d.stats.claims++;
-      const ans = answer(d.behaviour, a.items as TxItem[], pool);
+      const partnered =
+        d.behaviour === 'cartel'
+          ? await side.cartel.join(a.unitId, Math.min(3_000, Math.max(0, Date.parse(a.deadline) - Date.now()) / 3))
+          : undefined;
+      const ans = answer(d.behaviour, a.items as TxItem[], { pool, answered: d.stats.answered, side: side.secret, partnered });
       const resultSignature = ans.stolenSignature ?? ed25519Sign(d.keys.secretKey, resultSigningString(a.unitId, ans.verdicts));
       if (ans.lateByMs !== undefined) await sleep(Math.max(0, Date.parse(a.deadline) - Date.now()) + ans.lateByMs);
-      const r = await deviceCall<ResultResponse>(apiUrl, d.keys, 'POST', `/device/v1/work/${a.assignmentId}/result`, {
+      const r = await call<ResultResponse>('POST', `/device/v1/work/${a.assignmentId}/result`, {
         verdicts: ans.verdicts,
         resultSignature,
       });

@@ -88,7 +88,20 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     switch (row.topic) {
       case 'work.replica': {
         const p = row.payload as OutboxPayloads['work.replica'];
-        await this.work.addReplica(p.deviceClass, { unitId: p.unitId, replica: p.replica });
+        await this.work.addReplica(
+          p.deviceClass,
+          { unitId: p.unitId, replica: p.replica, ...(p.audit ? { audit: true } : {}) },
+          p.delayMs ?? 0,
+        );
+        return;
+      }
+      case 'unit.retracted': {
+        const { unitId } = row.payload as OutboxPayloads['unit.retracted'];
+        const nodes = await this.db.trustedNode.findMany({ where: { status: 'active' }, select: { id: true } });
+        for (const { id: nodeId } of nodes) {
+          const data = { unitId, nodeId };
+          await this.relay.add(JOB_NAME['relay.retract'], data, this.options['relay.retract'](data));
+        }
         return;
       }
       case 'unit.verified': {

@@ -78,11 +78,38 @@ export class RewardsService {
     });
   }
 
-  /** In the quarantine's transaction: the device's immature rewards go back to the pool. */
+  /** In the quarantine's transaction: the device's immature (and frozen) rewards go back to the pool. */
   async forfeitImmature(tx: Tx, deviceId: string, reason: string): Promise<number> {
     const rows = await tx.$queryRaw<{ id: string; unitId: string; amount: string }[]>`
       SELECT "id", "unitId", "amount"::text AS amount FROM "Reward"
-       WHERE "deviceId" = ${deviceId} AND "status" = 'immature' FOR UPDATE`;
+       WHERE "deviceId" = ${deviceId} AND "status" IN ('immature', 'frozen') FOR UPDATE`;
+    return this.forfeit(tx, deviceId, rows, reason);
+  }
+
+  /** The reward for one unit whose verdict was overturned goes back to the pool, if not yet matured. */
+  async forfeitUnit(tx: Tx, unitId: string, deviceId: string, reason: string): Promise<number> {
+    const rows = await tx.$queryRaw<{ id: string; unitId: string; amount: string }[]>`
+      SELECT "id", "unitId", "amount"::text AS amount FROM "Reward"
+       WHERE "unitId" = ${unitId} AND "deviceId" = ${deviceId} AND "status" IN ('immature', 'frozen') FOR UPDATE`;
+    return this.forfeit(tx, deviceId, rows, reason);
+  }
+
+  /**
+   * After an audit overturned a verdict the device agreed to: its immature rewards stop maturing
+   * until it has earned trust again (`thaw`), and are forfeited if it is quarantined first.
+   */
+  async freezeImmature(tx: Tx, deviceId: string): Promise<number> {
+    return tx.$executeRaw`UPDATE "Reward" SET "status" = 'frozen' WHERE "deviceId" = ${deviceId} AND "status" = 'immature'`;
+  }
+
+  /** The device earned trust again: its frozen rewards mature on a fresh window. */
+  async thaw(tx: Tx, deviceId: string): Promise<number> {
+    const maturesAt = new Date(Date.now() + this.config.MATURITY_MS);
+    return tx.$executeRaw`
+      UPDATE "Reward" SET "status" = 'immature', "maturesAt" = ${maturesAt} WHERE "deviceId" = ${deviceId} AND "status" = 'frozen'`;
+  }
+
+  private async forfeit(tx: Tx, deviceId: string, rows: { id: string; unitId: string; amount: string }[], reason: string): Promise<number> {
     for (const r of rows) {
       const amount = BigInt(r.amount);
       const memo = `reward for unit ${r.unitId} forfeited: ${reason} within the maturity window`;

@@ -80,7 +80,8 @@ export class ReconciliationService {
       if (Number(stats.logLength) !== verified)
         problems.push(`node ${node.name}: log holds ${stats.logLength} units, ledger verified ${verified}`);
       if (!stats.chainValid) problems.push(`node ${node.name}: hash chain broken`);
-      if (Number(stats.verdicts.wrong) !== 0) problems.push(`node ${node.name}: ${stats.verdicts.wrong} wrong verdicts recorded`);
+      if (Number(stats.verdicts.wrongUnretracted) !== 0)
+        problems.push(`node ${node.name}: ${stats.verdicts.wrongUnretracted} wrong verdicts recorded and not retracted`);
       const expectedPaid = payoutNodeIds.has(node.id) ? confirmedTotal : 0n;
       if (BigInt(stats.payouts.total) !== expectedPaid) {
         problems.push(`node ${node.name}: paid ${stats.payouts.total}, ledger settled ${expectedPaid}`);

@@ -112,11 +112,17 @@ describe('schemas', () => {
     verdicts: '1',
     refs: [{ index: 0, node: 'node-a', id: 'tx1' }],
     results: [{ devicePublicKey: DEVICE_PUB, resultSignature: 'ab'.repeat(64), verdicts: '01', canaries: [0] }],
+    assurance: { devices: 1, owners: 1, manufacturers: 1, origins: 1, reputations: [0.5] },
     verifiedAt: '2026-11-25T10:00:00.000Z',
   };
 
   it('a relayed unit is strict', () => {
     expect(relayedUnitSchema.safeParse(unit).success).toBe(true);
+    // The assurance is part of what the platform signs: required, and strict itself.
+    const { assurance: _a, ...noAssurance } = unit;
+    expect(relayedUnitSchema.safeParse(noAssurance).success).toBe(false);
+    expect(relayedUnitSchema.safeParse({ ...unit, assurance: { ...unit.assurance, devices: 0 } }).success).toBe(false);
+    expect(relayedUnitSchema.safeParse({ ...unit, assurance: { ...unit.assurance, extra: 1 } }).success).toBe(false);
     expect(relayedUnitSchema.safeParse({ ...unit, extra: 1 }).success).toBe(false);
     expect(relayedUnitSchema.safeParse({ ...unit, results: [] }).success).toBe(false);
     expect(relayedUnitSchema.safeParse({ ...unit, results: [unit.results[0], unit.results[0]] }).success).toBe(false);

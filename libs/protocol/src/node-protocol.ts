@@ -35,6 +35,8 @@ export const NODE_ERRORS = {
   refInvalid: 'NODE.REF_INVALID', // 422: ref index outside the items
   refUnknown: 'NODE.REF_UNKNOWN', // 422: ref names this node and a transaction it never made
   refMismatch: 'NODE.REF_MISMATCH', // 422: the item at ref index is not that transaction
+  assuranceTooLow: 'NODE.ASSURANCE_TOO_LOW', // 422: fewer independent devices, owners or manufacturers than the node requires
+  assuranceInvalid: 'NODE.ASSURANCE_INVALID', // 422: the assurance does not match the results it comes with
   unitConflict: 'NODE.UNIT_CONFLICT', // 409
   payoutConflict: 'NODE.PAYOUT_CONFLICT', // 409
   insufficientFunds: 'NODE.INSUFFICIENT_FUNDS', // 422, recorded as a failed payout
@@ -128,8 +130,25 @@ export const nodeDeviceResultSchema = z.strictObject({
 export type NodeDeviceResult = z.infer<typeof nodeDeviceResultSchema>;
 
 /**
+ * How independently a verdict was confirmed, as the platform vouches for it under its signature:
+ * the agreeing devices (each of whose own signature is in `results`), the distinct owners,
+ * manufacturers and network origins among them, and each one's reputation (0..1) at the verdict.
+ * A node sets the least it accepts (the reference node: NODE_MIN_DEVICES, NODE_MIN_OWNERS,
+ * NODE_MIN_MANUFACTURERS) and refuses less with 422 ASSURANCE_TOO_LOW.
+ */
+export const nodeAssuranceSchema = z.strictObject({
+  devices: z.number().int().min(1).max(64),
+  owners: z.number().int().min(1).max(64),
+  manufacturers: z.number().int().min(1).max(64),
+  origins: z.number().int().min(1).max(64),
+  reputations: z.array(z.number().min(0).max(1)).max(64),
+});
+export type NodeAssurance = z.infer<typeof nodeAssuranceSchema>;
+
+/**
  * A verified unit as IdleMint relays it. The schema checks shapes; the node checks meaning
- * (verdicts against items, every device's signature, its own refs) and answers 422 with a code.
+ * (verdicts against items, every device's signature, its own refs, the assurance it requires) and
+ * answers 422 with a code.
  */
 export const relayedUnitSchema = z.strictObject({
   v: z.literal(1),
@@ -143,9 +162,33 @@ export const relayedUnitSchema = z.strictObject({
     .min(1)
     .max(64)
     .refine((rs) => new Set(rs.map((r) => r.devicePublicKey)).size === rs.length, 'a device appears twice in results'),
+  assurance: nodeAssuranceSchema,
   verifiedAt: isoUtc,
 });
 export type RelayedUnit = z.infer<typeof relayedUnitSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// POST /v1/relay/retractions
+
+/**
+ * IdleMint withdraws a verdict it relayed: a later audit by independent devices overturned it (or
+ * could not confirm it). The node keeps its log as it is and marks the unit's transactions.
+ */
+export const retractionSchema = z.strictObject({
+  v: z.literal(1),
+  unitId: token(1, 128),
+  reason: z.enum(['AUDIT_OVERTURNED', 'AUDIT_UNDECIDED']),
+  retractedAt: isoUtc,
+});
+export type Retraction = z.infer<typeof retractionSchema>;
+
+export const retractionAnswerSchema = z.strictObject({
+  unitId: token(1, 128),
+  /** This node's transactions whose recorded verdict the retraction marks. */
+  transactions: z.number().int().nonnegative(),
+  duplicate: z.boolean(),
+});
+export type RetractionAnswer = z.infer<typeof retractionAnswerSchema>;
 
 export const relayAnswerSchema = z.strictObject({
   seq: seqString,
@@ -195,6 +238,9 @@ export const nodeStatsSchema = z.strictObject({
     recorded: z.number().int().nonnegative(),
     correct: z.number().int().nonnegative(),
     wrong: z.number().int().nonnegative(),
+    /** Recorded verdicts IdleMint later withdrew, and the wrong ones it has not withdrawn. */
+    retracted: z.number().int().nonnegative(),
+    wrongUnretracted: z.number().int().nonnegative(),
   }),
   payouts: z.strictObject({ confirmed: z.number().int().nonnegative(), total: z.string().regex(/^\d+$/) }),
   treasury: z.string().regex(/^\d+$/),

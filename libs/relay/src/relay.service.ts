@@ -1,9 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, PlatformKeys, PrismaService, newId, type Config } from '@idlemint/core';
 import type { TxItem } from '@idlemint/crypto';
-import { NodeClient, NodeRequestError, type RelayedUnit } from '@idlemint/protocol';
+import {
+  NodeClient,
+  NodeRequestError,
+  type NodeAssurance,
+  type RelayedUnit,
+  type Retraction,
+  type RetractionAnswer,
+} from '@idlemint/protocol';
 
-export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'node-disabled';
+export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'node-disabled' | 'retracted';
 
 /** A permanent refusal by the node: retrying the same message cannot succeed. */
 export class RelayRefusedError extends Error {}
@@ -27,14 +34,15 @@ export class RelayService {
 
   async buildMessage(unitId: string): Promise<RelayedUnit> {
     const unit = await this.db.workUnit.findUniqueOrThrow({ where: { id: unitId } });
-    if (unit.status !== 'verified' || !unit.verdicts) throw new RelayRefusedError(`unit ${unitId} is not verified`);
-    // The answers that made the quorum (a late agreeing one came after the verdict, and is not part of it).
+    if (unit.status !== 'verified' || !unit.verdicts || !unit.assurance) throw new RelayRefusedError(`unit ${unitId} is not verified`);
+    // The answers that made the quorum (a late agreeing one came after the verdict, and an audit's
+    // after the relay: neither is part of it).
     const answers = await this.db.$queryRaw<
       { devicePublicKey: string; resultSignature: string; verdicts: string; canaries: { index: number }[] }[]
     >`
       SELECT d."publicKey" AS "devicePublicKey", a."resultSignature", a."verdicts", a."canaries"
         FROM "Assignment" a JOIN "Device" d ON d."id" = a."deviceId"
-       WHERE a."unitId" = ${unitId} AND a."outcome" = 'agreed' AND a."reason" IS NULL ORDER BY a."id"`;
+       WHERE a."unitId" = ${unitId} AND a."outcome" = 'agreed' AND a."reason" IS NULL AND NOT a."audit" ORDER BY a."id"`;
     const results = answers.map((r) => ({ ...r, canaries: r.canaries.map((c) => c.index).sort((x, y) => x - y) }));
     const refs = await this.db.$queryRaw<{ index: number; node: string; id: string }[]>`
       SELECT s."itemIndex" AS index, n."name" AS node, s."externalId" AS id
@@ -48,6 +56,7 @@ export class RelayService {
       verdicts: unit.verdicts,
       refs,
       results,
+      assurance: unit.assurance as unknown as NodeAssurance,
       verifiedAt: (unit.decidedAt ?? unit.createdAt).toISOString(),
     };
   }
@@ -61,6 +70,12 @@ export class RelayService {
     });
     if (delivery.status === 'delivered') return 'already-delivered';
     if (node.status !== 'active') return 'node-disabled';
+    const head = await this.db.workUnit.findUniqueOrThrow({ where: { id: unitId }, select: { retractedAt: true } });
+    if (head.retractedAt) {
+      // Withdrawn before it reached this node: nothing to deliver (the retraction goes out anyway).
+      await this.markDead(unitId, nodeId, 'retracted before delivery');
+      return 'retracted';
+    }
     const message = await this.buildMessage(unitId);
     try {
       const res = await new NodeClient(node.url, await this.keys.currentSeed()).request<{ seq: string }>(
@@ -79,6 +94,46 @@ export class RelayService {
       if (isRefusal(e)) throw new RelayRefusedError(error);
       throw e;
     }
+  }
+
+  /** Tells one node that a verdict it may hold was withdrawn (an audit overturned it). Idempotent there. */
+  async retract(unitId: string, nodeId: string): Promise<'retracted' | 'already-retracted' | 'node-disabled'> {
+    const node = await this.db.trustedNode.findUniqueOrThrow({ where: { id: nodeId } });
+    const delivery = await this.db.retractionDelivery.upsert({
+      where: { unitId_nodeId: { unitId, nodeId } },
+      create: { id: newId(), unitId, nodeId, attempts: 1 },
+      update: { attempts: { increment: 1 } },
+    });
+    if (delivery.status === 'delivered') return 'already-retracted';
+    if (node.status !== 'active') return 'node-disabled';
+    const unit = await this.db.workUnit.findUniqueOrThrow({ where: { id: unitId }, select: { retractedAt: true, auditStatus: true } });
+    if (!unit.retractedAt) throw new RelayRefusedError(`unit ${unitId} is not retracted`);
+    const message: Retraction = {
+      v: 1,
+      unitId,
+      reason: unit.auditStatus === 'overturned' ? 'AUDIT_OVERTURNED' : 'AUDIT_UNDECIDED',
+      retractedAt: unit.retractedAt.toISOString(),
+    };
+    try {
+      await new NodeClient(node.url, await this.keys.currentSeed()).request<RetractionAnswer>('POST', '/v1/relay/retractions', message);
+      await this.db.retractionDelivery.update({
+        where: { id: delivery.id },
+        data: { status: 'delivered', deliveredAt: new Date(), lastError: null },
+      });
+      return 'retracted';
+    } catch (e) {
+      const error = e instanceof NodeRequestError ? `${e.code}: ${e.message}` : (e as Error).message;
+      await this.db.retractionDelivery.update({ where: { id: delivery.id }, data: { lastError: error.slice(0, 500) } });
+      if (isRefusal(e)) throw new RelayRefusedError(error);
+      throw e;
+    }
+  }
+
+  async markRetractionDead(unitId: string, nodeId: string, error: string): Promise<void> {
+    await this.db.retractionDelivery.updateMany({
+      where: { unitId, nodeId, status: 'pending' },
+      data: { status: 'dead', lastError: error.slice(0, 500) },
+    });
   }
 
   /** After the last attempt: the delivery is dead-lettered and visible to the operator. */

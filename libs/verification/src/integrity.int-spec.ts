@@ -54,7 +54,7 @@ describe('quorum integrity (property)', () => {
   let verification: VerificationService;
 
   beforeAll(async () => {
-    platform = await startWorkPlatform('integrity', { CANARIES_UNTRUSTED: '2', SPREAD_MANUFACTURERS_MS: '0', QUARANTINE_STRIKES: '100' });
+    platform = await startWorkPlatform('integrity', { CANARIES_UNTRUSTED: '2', QUARANTINE_STRIKES: '100' });
     db = platform.db;
     queues = platform.mod.get(WorkQueues);
     assignments = platform.mod.get(AssignmentsService);

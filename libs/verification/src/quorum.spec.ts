@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decide, passesCanaries, type Answer } from './quorum.js';
+import { decide, passesCanaries, settleAudit, type Answer } from './quorum.js';
 
 /**
  * decide() is the whole trust rule of the platform: these tests pin what a quorum is (distinct
@@ -266,5 +266,44 @@ describe('passesCanaries', () => {
         },
       ),
     );
+  });
+});
+
+describe('independence beyond owners (issue 13)', () => {
+  const a = (id: string, owner: string, verdicts: string, extra: Partial<Answer> = {}): Answer => ({
+    assignmentId: `a-${id}`,
+    deviceId: id,
+    ownerId: owner,
+    verdicts,
+    ...extra,
+  });
+  const opts = { quorum: 2, answered: 2, replicasIssued: 2, maxReplicas: 5 };
+
+  it('two answers from one network origin are one voice', () => {
+    const d = decide([a('x', 'o1', '01', { origin: '192.0.2.7' }), a('y', 'o2', '01', { origin: '192.0.2.7' })], opts);
+    expect(d).toEqual({ kind: 'more', replicas: 1 });
+  });
+
+  it('where the unit needs two manufacturers, one brand never verifies it, however many agree', () => {
+    const same = { manufacturerId: 'm1' };
+    const answers = [a('x', 'o1', '01', same), a('y', 'o2', '01', same), a('z', 'o3', '01', same)];
+    expect(decide(answers, { ...opts, answered: 3, replicasIssued: 3, minManufacturers: 2 })).toEqual({ kind: 'more', replicas: 1 });
+    const mixed = [...answers, a('w', 'o4', '01', { manufacturerId: 'm2' })];
+    expect(decide(mixed, { ...opts, answered: 4, replicasIssued: 4, minManufacturers: 2 })).toMatchObject({
+      kind: 'verified',
+      verdicts: '01',
+    });
+  });
+
+  it('settles a contested audit by strict independent majority; a tie is undecided', () => {
+    const made = [a('x', 'o1', '01'), a('y', 'o2', '01')];
+    expect(settleAudit('01', [...made, a('aud', 'o3', '11'), a('t1', 'o4', '01'), a('t2', 'o5', '11')])).toMatchObject({ kind: 'upheld' });
+    expect(settleAudit('01', [...made, a('aud', 'o3', '11'), a('t1', 'o4', '11'), a('t2', 'o5', '11')])).toMatchObject({
+      kind: 'overturned',
+      verdicts: '11',
+    });
+    expect(settleAudit('01', [...made, a('aud', 'o3', '11'), a('t1', 'o4', '11')])).toEqual({ kind: 'undecided' });
+    // the auditor and tie-breakers of one owner are one voice
+    expect(settleAudit('01', [...made, a('aud', 'o3', '11'), a('t1', 'o3', '11'), a('t2', 'o3', '11')])).toMatchObject({ kind: 'upheld' });
   });
 });

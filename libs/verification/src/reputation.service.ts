@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config, type Tx } from '@idlemint/core';
 import { RewardsService } from '@idlemint/ledger';
-import { afterAgreed, afterStrike, nextQuota, reputationScore, type Reputation, type ReputationPolicy } from '@idlemint/work';
+import { afterAgreed, afterStrike, isTrusted, nextQuota, reputationScore, type Reputation, type ReputationPolicy } from '@idlemint/work';
 
 /** Applies reputation transitions (libs/work/src/reputation.ts) to a device inside the verdict's transaction. */
 @Injectable()
@@ -40,11 +40,12 @@ export class ReputationService {
         dailyQuota: nextQuota(d.dailyQuota, 'agreed', this.config.QUOTA_MAX),
       },
     });
+    // The moment a device (re)gains trust, rewards frozen by an overturned verdict mature again.
+    if (next.consecutiveValid === this.policy.trustAfter && isTrusted(next, this.policy.trustAfter)) await this.rewards.thaw(tx, deviceId);
   }
 
   /** A wrong answer: no reward, a strike, a smaller quota; quarantine or revocation once they add up. */
-  async strike(tx: Tx, assignmentId: string, deviceId: string, outcome: 'canary_failed' | 'disagreed', reason: string): Promise<void> {
-    await tx.assignment.update({ where: { id: assignmentId }, data: { outcome, reason } });
+  async strike(tx: Tx, deviceId: string): Promise<void> {
     const d = await this.load(tx, deviceId);
     // A device already out of work (a late answer after its quarantine) only adds the strike.
     const { next, action } =

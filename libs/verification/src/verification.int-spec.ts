@@ -50,11 +50,8 @@ describe('verification', () => {
       CANARIES_UNTRUSTED: '2',
       CANARIES_TRUSTED: '1',
       TRUST_AFTER: '3',
-      SPOT_CHECK_RATE: '0',
       // rewards are due at once, but mature only when a test runs matureDue()
       MATURITY_MS: '0',
-      // every device of a test fleet shares a manufacturer
-      SPREAD_MANUFACTURERS_MS: '0',
     });
     ({ config, db } = platform);
     queues = platform.mod.get(WorkQueues);
@@ -388,21 +385,21 @@ describe('verification', () => {
     }
   });
 
-  it('a trusted device’s answer stands alone: quorum 1 is verified by one result', async () => {
+  it('a trusted device’s honest answer waits for an independent one: fewer canaries, never a solo verdict', async () => {
     const fleet = await createFleet(db);
-    const unit = await createUnit(db, { deviceClass: fleet.deviceClass, reward: REWARD, quorum: 1, replicasIssued: 1 });
-    await queueReplicas(fleet, unit, 1, 1);
+    const unit = await createUnit(db, { deviceClass: fleet.deviceClass, reward: REWARD });
+    await queueReplicas(fleet, unit, 1, 2);
     const proven = await createDevice(db, fleet, await createOwner(db));
-    await db.device.update({ where: { id: proven.id }, data: { consecutiveValid: config.TRUST_AFTER } });
+    await db.device.update({ where: { id: proven.id }, data: { consecutiveValid: config.TRUST_AFTER * 10 } });
     const h = await claim(proven, unit);
     expect(h.canaries).toHaveLength(config.CANARIES_TRUSTED);
-    expect(await submit(proven, h, honest(h))).toEqual({ status: 'verified' });
-    expect(await db.workUnit.findUniqueOrThrow({ where: { id: unit.id } })).toMatchObject({
-      status: 'verified',
-      quorum: 1,
-      verdicts: unit.truth,
-    });
-    expect(await ledgerOf(unit.id)).toEqual(immatureCredit(proven));
+    expect(await submit(proven, h, honest(h))).toEqual({ status: 'pending' });
+    expect(await db.workUnit.findUniqueOrThrow({ where: { id: unit.id } })).toMatchObject({ status: 'open', quorum: 2 });
+    expect(await ledgerOf(unit.id)).toEqual({});
+    const other = await createDevice(db, fleet, await createOwner(db));
+    const ho = await claim(other, unit);
+    expect(await submit(other, ho, honest(ho))).toEqual({ status: 'verified' });
+    expect(await ledgerOf(unit.id)).toEqual(immatureCredit(proven, other));
   });
 
   it('a result arriving after the unit was decided changes nothing about the decision', async () => {

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { CONFIG, PrismaService, isUniqueViolation, newId, writeOutbox, type Config, type Tx } from '@idlemint/core';
+import { CONFIG, PrismaService, isUniqueViolation, newId, type Config } from '@idlemint/core';
 import type { ClaimBody, ClaimResponse, TxVerifyItem } from '@idlemint/protocol';
 import { plantCanaries } from './canaries.js';
 import { CanaryStock } from './canary-stock.js';
-import { isTrusted, replicasFor } from './reputation.js';
+import { isTrusted } from './reputation.js';
 import { WorkQueues } from './work-queues.js';
 
 export interface ClaimingDevice {
@@ -23,14 +23,26 @@ interface Standing {
 
 /** How many queued replicas one claim looks at before answering "no work for you now". */
 const MAX_TRIES = 6;
+/** A manufacturer counts for a class when it has active devices of it seen (heartbeat, or enrolled) this recently. */
+const SEEN_RECENTLY_MS = 15 * 60_000;
+
+interface ClaimedUnit {
+  id: string;
+  status: string;
+  auditStatus: string | null;
+  items: unknown;
+  minManufacturers: number;
+}
 
 /**
  * Hands a device one replica of a unit, with canaries of its own planted among the unit's items.
  * The replica's BullMQ job lock is the lease; the assignment row in Postgres is the record, and its
- * unique keys make sure no device and no owner holds two replicas of one unit.
+ * unique keys make sure no device, no owner and no network origin holds two replicas of one unit.
  *
- * Replication adapts to the taker (BOINC adaptive replication): a unit starts with one replica;
- * a device not yet trusted, or a random spot check of a trusted one, raises it to `QUORUM`.
+ * Which device gets which replica is the platform's choice: replica jobs wait in the queue in a
+ * seeded random order (placement.ts), so claiming fast or together buys nothing; a device whose
+ * manufacturer already holds a replica of a unit that needs two manufacturers leaves it for others.
+ * Every unit needs `QUORUM` independent answers; reputation only sets canaries and quota.
  */
 @Injectable()
 export class AssignmentsService {
@@ -43,7 +55,8 @@ export class AssignmentsService {
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
-  async claim(device: ClaimingDevice, body: ClaimBody): Promise<ClaimResponse | null> {
+  /** `origin`: the request's network origin (placement.ts `networkOrigin`), null when unknown. */
+  async claim(device: ClaimingDevice, body: ClaimBody, origin: string | null = null): Promise<ClaimResponse | null> {
     if (body.kinds && !body.kinds.includes('tx-verify')) return null;
     const deviceClass = device.model.deviceClass;
     let standing: Standing | null | undefined;
@@ -60,13 +73,13 @@ export class AssignmentsService {
         await this.queues.giveBack(job, token, 0);
         return null;
       }
-      const trusted = isTrusted(standing, this.config.TRUST_AFTER);
-      const canaryCount = trusted ? this.config.CANARIES_TRUSTED : this.config.CANARIES_UNTRUSTED;
+      const canaryCount = isTrusted(standing, this.config.TRUST_AFTER) ? this.config.CANARIES_TRUSTED : this.config.CANARIES_UNTRUSTED;
+      const audit = job.data.audit === true;
       const unit = await this.db.workUnit.findUnique({
         where: { id: job.data.unitId },
-        select: { id: true, status: true, items: true, quorum: true, replicasIssued: true, createdAt: true },
+        select: { id: true, status: true, auditStatus: true, items: true, minManufacturers: true },
       });
-      if (!unit || unit.status !== 'open') {
+      if (!unit || !stillWanted(unit, audit)) {
         await this.queues.discard(job, token);
         continue;
       }
@@ -75,37 +88,33 @@ export class AssignmentsService {
         await this.queues.giveBack(job, token);
         return null;
       }
-      if (await this.sameManufacturerTooSoon(unit, device)) {
+      if (!(await this.placementAllows(unit, device, origin))) {
         await this.queues.giveBack(job, token);
         continue;
       }
       const { items, positions } = plantCanaries(real, await this.canaries.take(canaryCount));
-      const needed = replicasFor(trusted, this.config.SPOT_CHECK_RATE) === 1 ? 1 : this.config.QUORUM;
       const deadline = new Date(leaseStart + this.config.LEASE_MS);
       const assignmentId = newId();
       try {
-        await this.db.$transaction(
-          async (tx) => {
-            await tx.assignment.create({
-              data: {
-                id: assignmentId,
-                unitId: unit.id,
-                deviceId: device.id,
-                ownerId: device.ownerId,
-                replica: job.data.replica,
-                jobId: job.id!,
-                lockToken: token,
-                deadline,
-                canaries: positions,
-              },
-            });
-            if (needed > unit.quorum) await this.raiseQuorum(tx, unit.id, deviceClass, needed);
+        await this.db.assignment.create({
+          data: {
+            id: assignmentId,
+            unitId: unit.id,
+            deviceId: device.id,
+            ownerId: device.ownerId,
+            manufacturerId: device.manufacturerId,
+            origin,
+            audit,
+            replica: job.data.replica,
+            jobId: job.id,
+            lockToken: token,
+            deadline,
+            canaries: positions,
           },
-          { maxWait: 10_000, timeout: 20_000 },
-        );
+        });
       } catch (e) {
         if (!isUniqueViolation(e)) throw e;
-        // This device or its owner already holds a replica of this unit: leave it for others.
+        // This device, its owner or its network origin already holds a replica of this unit.
         await this.queues.giveBack(job, token);
         continue;
       }
@@ -124,41 +133,44 @@ export class AssignmentsService {
   }
 
   /**
-   * Replicas of a unit go to different manufacturers where the fleet allows: for a little while
-   * after the unit was cut, a device of a manufacturer that already holds a replica leaves it,
-   * if another manufacturer has active devices of this class at all.
+   * Keeps a unit's replicas apart: not to a device, owner or origin that already holds one (the
+   * unique keys hold that too), and, until the unit's live replicas span `minManufacturers`
+   * manufacturers, not to a manufacturer already among them.
    */
-  private async sameManufacturerTooSoon(unit: { id: string; createdAt: Date }, device: ClaimingDevice): Promise<boolean> {
-    if (Date.now() - unit.createdAt.getTime() > this.config.SPREAD_MANUFACTURERS_MS) return false;
-    if ((await this.manufacturersOf(device.model.deviceClass)) < 2) return false;
-    const rows = await this.db.$queryRaw<{ n: number }[]>`
-      SELECT COUNT(*)::int AS n FROM "Assignment" a JOIN "Device" d ON d."id" = a."deviceId"
-       WHERE a."unitId" = ${unit.id} AND d."manufacturerId" = ${device.manufacturerId}`;
-    return (rows[0]?.n ?? 0) > 0;
+  private async placementAllows(unit: ClaimedUnit, device: ClaimingDevice, origin: string | null): Promise<boolean> {
+    const held = await this.db.$queryRaw<
+      { deviceId: string; ownerId: string | null; manufacturerId: string | null; origin: string | null }[]
+    >`
+      SELECT "deviceId", "ownerId", "manufacturerId", "origin" FROM "Assignment"
+       WHERE "unitId" = ${unit.id} AND "status" <> 'expired'`;
+    for (const h of held) {
+      if (h.deviceId === device.id) return false;
+      if (device.ownerId !== null && h.ownerId === device.ownerId) return false;
+      if (origin !== null && h.origin === origin) return false;
+    }
+    const manufacturers = new Set(held.map((h) => h.manufacturerId));
+    return !(manufacturers.has(device.manufacturerId) && manufacturers.size < unit.minManufacturers);
   }
 
-  /** How many manufacturers have active devices of a class (cached briefly: it changes slowly). */
-  private async manufacturersOf(deviceClass: string): Promise<number> {
+  /**
+   * How many manufacturers have active devices of a class seen lately (cached briefly: it changes
+   * slowly). Units cut while it is 2 or more need agreement across manufacturers.
+   */
+  async manufacturersOf(deviceClass: string): Promise<number> {
     const hit = this.manufacturerCounts.get(deviceClass);
     if (hit && hit.until > Date.now()) return hit.n;
+    const since = new Date(Date.now() - SEEN_RECENTLY_MS);
     const rows = await this.db.$queryRaw<{ n: number }[]>`
       SELECT COUNT(DISTINCT d."manufacturerId")::int AS n FROM "Device" d JOIN "DeviceModel" m ON m."id" = d."modelId"
-       WHERE m."deviceClass" = ${deviceClass} AND d."status" = 'active'`;
+       WHERE m."deviceClass" = ${deviceClass} AND d."status" = 'active' AND COALESCE(d."lastSeenAt", d."enrolledAt") >= ${since}`;
     const n = rows[0]?.n ?? 0;
     this.manufacturerCounts.set(deviceClass, { n, until: Date.now() + 10_000 });
     return n;
   }
+}
 
-  /** Raises a unit's quorum and announces the replicas that adds, in the claim's transaction. */
-  private async raiseQuorum(tx: Tx, unitId: string, deviceClass: string, needed: number): Promise<void> {
-    const rows = await tx.$queryRaw<{ quorum: number; replicasIssued: number; status: string }[]>`
-      SELECT "quorum", "replicasIssued", "status"::text AS status FROM "WorkUnit" WHERE "id" = ${unitId} FOR UPDATE`;
-    const u = rows[0];
-    if (!u || u.status !== 'open' || u.quorum >= needed) return;
-    const issued = Math.max(u.replicasIssued, needed);
-    await tx.workUnit.update({ where: { id: unitId }, data: { quorum: needed, replicasIssued: issued } });
-    for (let replica = u.replicasIssued + 1; replica <= issued; replica++) {
-      await writeOutbox(tx, 'work.replica', `work.replica:${unitId}:${replica}`, { unitId, replica, deviceClass });
-    }
-  }
+/** A replica job is still wanted while its unit is open, or, for an audit, while the audit runs. */
+function stillWanted(unit: ClaimedUnit, audit: boolean): boolean {
+  if (!audit) return unit.status === 'open';
+  return unit.status === 'verified' && (unit.auditStatus === 'pending' || unit.auditStatus === 'contested');
 }

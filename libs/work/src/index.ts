@@ -6,3 +6,5 @@ export * from './work.errors.js';
 export * from './canaries.js';
 export * from './canary-stock.js';
 export * from './reputation.js';
+export * from './work.repository.js';
+export * from './placement.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { afterAgreed, afterStrike, isTrusted, nextQuota, replicasFor, reputationScore, type Reputation } from './reputation.js';
+import { afterAgreed, afterStrike, isTrusted, nextQuota, reputationScore, type Reputation } from './reputation.js';
 
 const policy = { trustAfter: 10, strikeDecayEvery: 20, quarantineStrikes: 3, revokeAfterQuarantines: 3 };
 const fresh: Reputation = { consecutiveValid: 0, strikes: 0, quarantineCount: 0 };
@@ -54,13 +54,7 @@ describe('reputation', () => {
   });
 });
 
-describe('replication and quota', () => {
-  it('a trusted device works alone except for spot checks; anyone else needs a match', () => {
-    expect(replicasFor(true, 0.1, 0.5)).toBe(1);
-    expect(replicasFor(true, 0.1, 0.05)).toBe(2);
-    expect(replicasFor(false, 0.1, 0.99)).toBe(2);
-  });
-
+describe('quota', () => {
   it('doubles on agreement up to the cap, halves on errors and missed deadlines, never below 1', () => {
     expect(nextQuota(200, 'agreed', 300)).toBe(300);
     expect(nextQuota(100, 'agreed', 300)).toBe(200);

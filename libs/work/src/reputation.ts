@@ -44,14 +44,6 @@ export function reputationScore(r: Reputation, p: ReputationPolicy): number {
   return Math.round((proven / (1 + r.strikes)) * 1000) / 1000;
 }
 
-/**
- * Replicas a unit needs given the device that takes it: a trusted device's answer stands alone
- * except for a random spot check; anyone else's needs an independent match.
- */
-export function replicasFor(trusted: boolean, spotCheckRate: number, random: number = Math.random()): number {
-  return trusted && random >= spotCheckRate ? 1 : 2;
-}
-
 /** Daily work quota, BOINC `max_jobs_per_day`: doubles on valid work, halves on errors and on missed deadlines. */
 export function nextQuota(quota: number, event: 'agreed' | 'strike' | 'missed', max: number): number {
   switch (event) {

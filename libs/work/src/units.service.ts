@@ -1,7 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CONFIG, PlatformKeys, PrismaService, newId, writeOutbox, type Config } from '@idlemint/core';
+import { CONFIG, PlatformKeys, PrismaService, newId, type Config } from '@idlemint/core';
 import { NodeClient, type NodePendingPage } from '@idlemint/protocol';
 import type { TxItem } from '@idlemint/crypto';
+import { AssignmentsService } from './assignments.service.js';
+import { WorkRepository } from './work.repository.js';
 
 interface ClassDemand {
   deviceClass: string;
@@ -12,8 +14,7 @@ interface ClassDemand {
 
 /**
  * Ingest: pulls pending transactions from the trusted nodes and cuts them into work units sized
- * per device class, with canaries planted, each announcing its first `k` replicas through the
- * outbox in the same transaction.
+ * per device class, each announcing its `QUORUM` replicas through the outbox in the same transaction.
  */
 @Injectable()
 export class UnitsService {
@@ -22,6 +23,8 @@ export class UnitsService {
   constructor(
     private readonly db: PrismaService,
     private readonly keys: PlatformKeys,
+    private readonly work: WorkRepository,
+    private readonly assignments: AssignmentsService,
     @Inject(CONFIG) private readonly config: Config,
   ) {}
 
@@ -96,10 +99,11 @@ export class UnitsService {
   }
 
   /**
-   * One unit of the class's batch size. It starts with a single replica: the first device to take
-   * it decides whether its answer needs an independent match (AssignmentsService).
+   * One unit of the class's batch size, with `QUORUM` replicas: no device's answer stands alone.
+   * Where the class has devices of several manufacturers, its agreement must span two of them.
    */
   private async cutOne(c: ClassDemand): Promise<boolean> {
+    const minManufacturers = (await this.assignments.manufacturersOf(c.deviceClass)) >= 2 ? 2 : 1;
     return this.db.$transaction(async (tx) => {
       const txs = await tx.$queryRaw<{ id: string; scheme: string; publicKey: string; message: string; signature: string }[]>`
         SELECT "id", "scheme", "publicKey", "message", "signature" FROM "SourceTx"
@@ -112,9 +116,10 @@ export class UnitsService {
           id: unitId,
           kind: 'tx-verify',
           deviceClass: c.deviceClass,
-          quorum: 1,
-          maxReplicas: this.config.MAX_REPLICAS,
-          replicasIssued: 1,
+          quorum: this.config.QUORUM,
+          minManufacturers,
+          maxReplicas: Math.max(this.config.MAX_REPLICAS, this.config.QUORUM),
+          replicasIssued: this.config.QUORUM,
           items: items as object[],
           reward: this.config.UNIT_REWARD.toString(),
         },
@@ -123,7 +128,7 @@ export class UnitsService {
         UPDATE "SourceTx" s SET "unitId" = ${unitId}, "itemIndex" = (t.n - 1)::int
           FROM unnest(${txs.map((t) => t.id)}::text[]) WITH ORDINALITY AS t(id, n)
          WHERE s."id" = t.id`;
-      await writeOutbox(tx, 'work.replica', `work.replica:${unitId}:1`, { unitId, replica: 1, deviceClass: c.deviceClass });
+      await this.work.announceReplicas(tx, { id: unitId, deviceClass: c.deviceClass }, 1, this.config.QUORUM);
       return true;
     });
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { Job, Queue, Worker } from 'bullmq';
 import { CONFIG, JOB_NAME, createRedis, jobOptions, workQueueName, type Config, type JobPayloads } from '@idlemint/core';
 import type { Redis } from 'ioredis';
+import { placementPriority, placementSeed } from './placement.js';
 
 type ReplicaJob = Job<JobPayloads['work.replica']>;
 
@@ -16,8 +17,11 @@ export class WorkQueues implements OnApplicationShutdown {
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();
   private connection?: Redis;
+  private readonly seed: string;
 
-  constructor(@Inject(CONFIG) private readonly config: Config) {}
+  constructor(@Inject(CONFIG) private readonly config: Config) {
+    this.seed = placementSeed(config.PLACEMENT_SEED);
+  }
 
   private conn(): Redis {
     this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-work');
@@ -34,8 +38,17 @@ export class WorkQueues implements OnApplicationShutdown {
     return q;
   }
 
-  async addReplica(deviceClass: string, payload: JobPayloads['work.replica']): Promise<void> {
-    await this.queue(deviceClass).add(JOB_NAME['work.replica'], payload, jobOptions(this.config.RELAY_ATTEMPTS)['work.replica'](payload));
+  /**
+   * Queues one replica at a place drawn from the placement seed (see placement.ts): devices are
+   * handed replicas in a random order, never two of one unit side by side.
+   */
+  async addReplica(deviceClass: string, payload: JobPayloads['work.replica'], delayMs = 0): Promise<void> {
+    const options = jobOptions(this.config.RELAY_ATTEMPTS)['work.replica'](payload);
+    await this.queue(deviceClass).add(JOB_NAME['work.replica'], payload, {
+      ...options,
+      priority: placementPriority(this.seed, options.jobId!),
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+    });
   }
 
   private worker(deviceClass: string): Worker {

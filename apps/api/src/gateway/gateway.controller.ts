@@ -13,7 +13,7 @@ import {
   type ResultBody,
 } from '@idlemint/protocol';
 import { VerificationService } from '@idlemint/verification';
-import { AssignmentsService, WorkErrors } from '@idlemint/work';
+import { AssignmentsService, WorkErrors, networkOrigin } from '@idlemint/work';
 import { AllowUnenrolled, DeviceAuthGuard, type DeviceRequest } from './device-auth.guard.js';
 import { EarningsService } from './earnings.service.js';
 
@@ -68,7 +68,7 @@ export class GatewayController {
     // Work policy from the cached context (no DB round trip): hours, idleness, power, tenant status.
     const mayWork = device.status === 'active' && this.devices.mayWorkNow(device);
     const maxItems = Math.min(body?.maxItems ?? Number.MAX_SAFE_INTEGER, device.policy.maxItems);
-    const answer = mayWork ? await this.assignments.claim(device, { ...body, maxItems }) : null;
+    const answer = mayWork ? await this.assignments.claim(device, { ...body, maxItems }, networkOrigin(req.ip)) : null;
     if (!answer) {
       void res.status(204);
       return;

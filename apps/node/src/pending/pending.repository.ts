@@ -73,13 +73,27 @@ export class PendingRepository {
     }
   }
 
-  /** recorded / correct / wrong against the truth the node kept. */
-  async verdictCounts(): Promise<{ recorded: number; correct: number; wrong: number }> {
-    const rows = await this.db.$queryRaw<{ recorded: bigint; wrong: bigint }[]>`
-      SELECT COUNT(*) AS recorded, COUNT(*) FILTER (WHERE "verdict" <> "valid") AS wrong
+  /** Marks the transactions a unit gave a verdict as retracted; returns how many. */
+  async markRetracted(tx: NodeTx, unitId: string): Promise<number> {
+    const { count } = await tx.pendingTx.updateMany({ where: { unitId, retractedAt: null }, data: { retractedAt: new Date() } });
+    return count;
+  }
+
+  /** recorded / correct / wrong against the truth the node kept; retracted, and wrong not retracted. */
+  async verdictCounts(): Promise<{ recorded: number; correct: number; wrong: number; retracted: number; wrongUnretracted: number }> {
+    const rows = await this.db.$queryRaw<{ recorded: bigint; wrong: bigint; retracted: bigint; wrongUnretracted: bigint }[]>`
+      SELECT COUNT(*) AS recorded, COUNT(*) FILTER (WHERE "verdict" <> "valid") AS wrong,
+             COUNT(*) FILTER (WHERE "retractedAt" IS NOT NULL) AS retracted,
+             COUNT(*) FILTER (WHERE "verdict" <> "valid" AND "retractedAt" IS NULL) AS "wrongUnretracted"
         FROM "PendingTx" WHERE "verdict" IS NOT NULL`;
     const recorded = Number(rows[0]?.recorded ?? 0n);
     const wrong = Number(rows[0]?.wrong ?? 0n);
-    return { recorded, correct: recorded - wrong, wrong };
+    return {
+      recorded,
+      correct: recorded - wrong,
+      wrong,
+      retracted: Number(rows[0]?.retracted ?? 0n),
+      wrongUnretracted: Number(rows[0]?.wrongUnretracted ?? 0n),
+    };
   }
 }

@@ -3,10 +3,13 @@ import { ZodPipe } from '@idlemint/core';
 import {
   nodeLogQuerySchema,
   relayedUnitSchema,
+  retractionSchema,
   type NodeLogPage,
   type NodeLogQuery,
   type RelayAnswer,
   type RelayedUnit,
+  type Retraction,
+  type RetractionAnswer,
 } from '@idlemint/protocol';
 import { Public } from '../auth/platform-auth.guard.js';
 import { LogRepository } from './log.repository.js';
@@ -23,6 +26,12 @@ export class RelayController {
   @HttpCode(200)
   async accept(@Body(new ZodPipe(relayedUnitSchema)) unit: RelayedUnit): Promise<RelayAnswer> {
     return this.relay.accept(unit);
+  }
+
+  @Post('relay/retractions')
+  @HttpCode(200)
+  async retract(@Body(new ZodPipe(retractionSchema)) r: Retraction): Promise<RetractionAnswer> {
+    return this.relay.retract(r);
   }
 
   @Public()

@@ -20,3 +20,12 @@ export const unitConflict = (unitId: string) =>
   new DomainError(NODE_ERRORS.unitConflict, 'conflict', 'this unit was relayed before with different content', {
     unitId,
   });
+export const assuranceTooLow = (details: Record<string, unknown>) =>
+  new DomainError(
+    NODE_ERRORS.assuranceTooLow,
+    'unprocessable',
+    'the verdict is less independently confirmed than this node requires',
+    details,
+  );
+export const assuranceInvalid = (message: string, details?: Record<string, unknown>) =>
+  new DomainError(NODE_ERRORS.assuranceInvalid, 'unprocessable', message, details);

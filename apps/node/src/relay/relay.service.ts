@@ -1,11 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ed25519VerifyHex } from '@idlemint/crypto';
-import { nodeCanonicalJson, resultSigningString, type RelayAnswer, type RelayedUnit } from '@idlemint/protocol';
+import {
+  nodeCanonicalJson,
+  resultSigningString,
+  type RelayAnswer,
+  type RelayedUnit,
+  type Retraction,
+  type RetractionAnswer,
+} from '@idlemint/protocol';
 import { NODE_CONFIG, type NodeConfig } from '../config.js';
 import { NodePrismaService } from '../db/node-prisma.service.js';
 import { PendingRepository } from '../pending/pending.repository.js';
 import { LogRepository, type StoredEntry } from './log.repository.js';
-import { refInvalid, refMismatch, refUnknown, resultSignatureInvalid, unitConflict, verdictsInvalid } from './relay.errors.js';
+import {
+  assuranceInvalid,
+  assuranceTooLow,
+  refInvalid,
+  refMismatch,
+  refUnknown,
+  resultSignatureInvalid,
+  unitConflict,
+  verdictsInvalid,
+} from './relay.errors.js';
 
 /**
  * Accepts a verified unit: checks it on its own terms (verdicts, every device's signature, this
@@ -26,6 +42,7 @@ export class RelayService {
     const before = await this.log.findByUnit(unit.unitId);
     if (before) return this.repeat(before, unit);
     this.checkResults(unit);
+    this.checkAssurance(unit);
     const verdicts = await this.ownVerdicts(unit);
     const { entry, appended } = await this.db.$transaction(async (tx) => {
       await this.log.lockAppends(tx);
@@ -33,6 +50,8 @@ export class RelayService {
       if (raced) return { entry: raced, appended: false };
       const entry = await this.log.append(tx, unit);
       await this.pending.recordVerdicts(tx, unit.unitId, verdicts);
+      // A retraction that overtook its unit on the way marks the verdicts as they land.
+      if (await tx.retraction.findUnique({ where: { unitId: unit.unitId } })) await this.pending.markRetracted(tx, unit.unitId);
       return { entry, appended: true };
     });
     return appended ? answer(entry, false) : this.repeat(entry, unit);
@@ -70,6 +89,42 @@ export class RelayService {
         throw verdictsInvalid('a device result does not agree with the unit verdicts', { devicePublicKey: r.devicePublicKey });
       }
     }
+  }
+
+  /**
+   * The node counts the agreeing devices itself (every one's signature was checked above) and takes
+   * owners and manufacturers on the platform's signed word; it accepts no less than its settings.
+   */
+  private checkAssurance(unit: RelayedUnit): void {
+    const a = unit.assurance;
+    if (a.devices !== unit.results.length || a.reputations.length !== a.devices || a.owners > a.devices || a.manufacturers > a.devices) {
+      throw assuranceInvalid('the assurance does not match the device results it comes with', {
+        devices: a.devices,
+        results: unit.results.length,
+      });
+    }
+    const required = {
+      devices: this.config.NODE_MIN_DEVICES,
+      owners: this.config.NODE_MIN_OWNERS,
+      manufacturers: this.config.NODE_MIN_MANUFACTURERS,
+    };
+    if (a.devices < required.devices || a.owners < required.owners || a.manufacturers < required.manufacturers) {
+      throw assuranceTooLow({ required, got: { devices: a.devices, owners: a.owners, manufacturers: a.manufacturers } });
+    }
+  }
+
+  /**
+   * IdleMint withdraws a verdict it relayed. The log keeps the unit as it was (it is append-only);
+   * the retraction is recorded once and marks this node's transactions the unit gave a verdict.
+   */
+  async retract(r: Retraction): Promise<RetractionAnswer> {
+    return this.db.$transaction(async (tx) => {
+      const before = await tx.retraction.findUnique({ where: { unitId: r.unitId } });
+      if (before) return { unitId: r.unitId, transactions: before.txCount, duplicate: true };
+      const transactions = await this.pending.markRetracted(tx, r.unitId);
+      await tx.retraction.create({ data: { unitId: r.unitId, reason: r.reason, txCount: transactions } });
+      return { unitId: r.unitId, transactions, duplicate: false };
+    });
   }
 
   /** The verdict per own transaction the unit refers to, each checked against what the node made. */

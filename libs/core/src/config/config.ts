@@ -32,16 +32,29 @@ export const configSchema = z.object({
   PLATFORM_SIGNING_KEY: hex32.default('a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6'),
   DEVICE_CLOCK_SKEW_MS: int(60_000),
   LEASE_MS: int(30_000),
-  /** Matching independent results a unit needs when its first taker is not yet trusted. */
-  QUORUM: int(2),
+  /**
+   * Matching independent results every unit needs before it is relayed: devices of distinct owners,
+   * network origins and (where the class has several) manufacturers. Never 1: reputation buys a
+   * device fewer canaries and a higher quota, never the right to decide alone.
+   */
+  QUORUM: z.coerce.number().int().min(2).default(2),
   MAX_REPLICAS: int(5),
   /** Canaries planted in each assignment: more for new and suspect devices than for proven ones. */
   CANARIES_UNTRUSTED: int(3),
   CANARIES_TRUSTED: int(1),
   /** Agreed results in a row (and no strike) before a device's answer may stand alone. */
   TRUST_AFTER: int(10),
-  /** Share of a trusted device's units that still get a second, checking replica. */
-  SPOT_CHECK_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  /** Share of verified units re-issued later to a third, independent device (audit). */
+  AUDIT_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  /** An audit replica waits this long after the verdict, so the auditor is not a claimer of the moment. */
+  AUDIT_DELAY_MS: int(5_000),
+  /** Fresh replicas that settle an audit that disagreed with the relayed verdict. */
+  AUDIT_TIEBREAK: z.coerce.number().int().min(1).default(2),
+  /**
+   * Seeds replica placement (the random order devices are handed replicas in) and the audit sample,
+   * so a test can reproduce them; empty: a fresh random seed per process.
+   */
+  PLACEMENT_SEED: z.string().default(''),
   /** One strike is forgiven after this many agreed results in a row. */
   STRIKE_DECAY_EVERY: int(20),
   /** Quarantines after which a device is revoked for good. */
@@ -49,8 +62,6 @@ export const configSchema = z.object({
   /** Daily unit quota: a new device's, and the most it can grow to. */
   QUOTA_INITIAL: int(200),
   QUOTA_MAX: int(20_000),
-  /** A unit's second replica waits this long for a device of another manufacturer. */
-  SPREAD_MANUFACTURERS_MS: int(2_000),
   /** Rewards stay immature this long; a device quarantined meanwhile forfeits them. */
   MATURITY_MS: int(60_000),
   /** Per owner: devices beyond this many earn less, each `OWNER_STEP_BPS` of the one before. */

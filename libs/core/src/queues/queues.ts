@@ -19,8 +19,10 @@ export function workQueueName(deviceClass: string): string {
 }
 
 export interface JobPayloads {
-  'work.replica': { unitId: string; replica: number };
+  /** `audit`: a replica issued after the verdict to check it (an audit or its tie-break). */
+  'work.replica': { unitId: string; replica: number; audit?: boolean };
   'relay.deliver': { unitId: string; nodeId: string };
+  'relay.retract': { unitId: string; nodeId: string };
   'payouts.run': Record<string, never>;
   'payouts.execute': { payoutId: string };
   'ingest.tick': Record<string, never>;
@@ -35,6 +37,7 @@ export type JobName = keyof JobPayloads;
 export const JOB_NAME: { [K in JobName]: K } = {
   'work.replica': 'work.replica',
   'relay.deliver': 'relay.deliver',
+  'relay.retract': 'relay.retract',
   'payouts.run': 'payouts.run',
   'payouts.execute': 'payouts.execute',
   'ingest.tick': 'ingest.tick',
@@ -59,6 +62,13 @@ export function jobOptions(
     'work.replica': (p) => ({ jobId: `unit-${p.unitId}-r${p.replica}`, removeOnComplete: true, removeOnFail: 1000 }),
     'relay.deliver': (p) => ({
       jobId: `relay-${p.unitId}-${p.nodeId}`,
+      attempts: relayAttempts,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+    }),
+    'relay.retract': (p) => ({
+      jobId: `retract-${p.unitId}-${p.nodeId}`,
       attempts: relayAttempts,
       backoff: { type: 'exponential', delay: 500 },
       removeOnComplete: 1000,
@@ -89,8 +99,11 @@ export function jobOptions(
 
 /** Outbox topics: facts committed in Postgres that the dispatcher turns into jobs. */
 export interface OutboxPayloads {
-  'work.replica': { unitId: string; replica: number; deviceClass: string };
+  /** `delayMs`: held back this long before devices may take it (audits). */
+  'work.replica': { unitId: string; replica: number; deviceClass: string; audit?: boolean; delayMs?: number };
   'unit.verified': { unitId: string };
+  /** An audit overturned the unit's relayed verdict: every node is told to withdraw it. */
+  'unit.retracted': { unitId: string };
   'payout.created': { payoutId: string };
   'alert.delivery': { deliveryId: string };
 }
