@@ -15,7 +15,7 @@ import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
 export async function createApiApp(config: Config, { preview = false }: { preview?: boolean } = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
-    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT }),
+    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT, trustProxy: config.TRUST_PROXY }),
     { rawBody: true, preview, logger: config.LOG_LEVEL === 'silent' ? false : ['log', 'warn', 'error'] },
   );
   app.useGlobalFilters(new ErrorFilter());

@@ -16,7 +16,8 @@ export interface RunningApi {
 
 /** The API on a free port of 127.0.0.1 with its own Redis prefixes; `close` also drops its Redis keys. */
 export async function startApi(databaseUrl: string, overrides: Record<string, string> = {}): Promise<RunningApi> {
-  const config = testConfig(databaseUrl, overrides);
+  // Test devices tell their household by X-Forwarded-For (DeviceClient), as behind a proxy.
+  const config = testConfig(databaseUrl, { TRUST_PROXY: '127.0.0.1', ...overrides });
   const app = await createApiApp(config);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };

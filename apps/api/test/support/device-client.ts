@@ -72,10 +72,22 @@ export async function sendRaw(base: string, method: string, path: string, header
   return { status: res.status, headers: res.headers, text, body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> };
 }
 
+let households = 0;
+/** A documentation-range address of its own for each test device (RFC 5737 / 198.18.0.0/15). */
+const nextHousehold = (): string => {
+  households++;
+  return `198.18.${Math.floor(households / 250) % 250}.${(households % 250) + 1}`;
+};
+
 export class DeviceClient {
+  /**
+   * `origin`: the household the device connects from, told to the api by X-Forwarded-For (the test
+   * api trusts its loopback proxy); each client gets one of its own unless given.
+   */
   constructor(
     readonly base: string,
     readonly key: Ed25519KeyPair,
+    readonly origin: string = nextHousehold(),
   ) {}
 
   get publicKey(): string {
@@ -90,6 +102,7 @@ export class DeviceClient {
     headers['x-device-key'] = opts.headerKey ?? this.key.publicKey;
     const hasBody = sent.length > 0 || opts.raw !== undefined || body !== undefined;
     if (hasBody && opts.contentType !== null) headers['content-type'] = opts.contentType ?? 'application/json';
+    headers['x-forwarded-for'] = this.origin;
     opts.tamper?.(headers);
     return (await sendRaw(this.base, method, opts.sendPath ?? path, headers, hasBody ? sent : undefined)) as Reply<T>;
   }

@@ -26,6 +26,17 @@ export const configSchema = z.object({
   /** Prefix of the gateway's own Redis keys (nonces, caches). */
   REDIS_KEY_PREFIX: z.string().default('idlemint:'),
   API_HOST: z.string().default('127.0.0.1'),
+  /**
+   * Proxies in front of the api whose X-Forwarded-For is believed (Fastify `trustProxy`): empty for
+   * none, `true`, a hop count, or addresses/CIDRs separated by commas. A device's network origin
+   * (replicas of a unit are kept apart by it) is the client address this yields.
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .transform((v): boolean | number | string =>
+      v === '' || v === 'false' ? false : v === 'true' ? true : /^\d+$/.test(v) ? Number(v) : v,
+    ),
   API_PORT: int(3000),
   OPERATOR_KEY: z.string().min(16).default('dev-operator-key-change-me'),
   /** Ed25519 seed the platform signs relayed units and payout requests with. */
