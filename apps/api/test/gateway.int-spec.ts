@@ -688,6 +688,30 @@ describe('device gateway, protocol v1', () => {
       expectError(await a.device.post(resultPath('not-an-id'), good), 404, 'WORK.ASSIGNMENT_NOT_FOUND');
     });
 
+    it('one household (network origin) holds one replica of a unit, whatever owners its devices have', async () => {
+      const m = await createModel(api.base, mfr.apiKey, { batchSize: 4 + api.config.CANARIES_UNTRUSTED });
+      const household = '198.19.77.7';
+      const inside = [await enrolled(m), await enrolled(m)].map((e) => ({
+        ...e,
+        device: new DeviceClient(api.base, e.device.key, household),
+      }));
+      const outside = await enrolled(m);
+      const unit = await queueUnit(api, m.deviceClass, { items: 4, quorum: 2, replicas: 2 });
+      const first = await inside[0]!.device.post<{ assignment: Assignment }>(CLAIM, {});
+      expect(first.status).toBe(200);
+      expect(first.body.assignment.unitId).toBe(unit.id);
+      // the second device of the same household (another owner: none claimed either) gets nothing of it
+      await sleep(400);
+      expect((await claimUntilWork(inside[1]!.device, 3)).status).toBe(204);
+      expect(await db.assignment.count({ where: { deviceId: inside[1]!.deviceId } })).toBe(0);
+      // a device of another household takes the other replica
+      const other = await claimUntilWork(outside.device);
+      expect(other.status).toBe(200);
+      expect(other.body.assignment.unitId).toBe(unit.id);
+      const origins = await db.assignment.findMany({ where: { unitId: unit.id }, select: { origin: true } });
+      expect(origins.map((o) => o.origin).sort()).toEqual([household, outside.device.origin].sort());
+    });
+
     it('409 WORK.DEADLINE_PASSED once the lease ran out, and the result is not stored', async () => {
       const lease = await startExtra({ LEASE_MS: '1000' });
       const m = await createModel(api.base, mfr.apiKey);

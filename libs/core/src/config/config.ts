@@ -28,15 +28,13 @@ export const configSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   /**
    * Proxies in front of the api whose X-Forwarded-For is believed (Fastify `trustProxy`): empty for
-   * none, `true`, a hop count, or addresses/CIDRs separated by commas. A device's network origin
+   * none, `true` for any, or addresses/CIDRs separated by commas. A device's network origin
    * (replicas of a unit are kept apart by it) is the client address this yields.
    */
   TRUST_PROXY: z
     .string()
     .default('')
-    .transform((v): boolean | number | string =>
-      v === '' || v === 'false' ? false : v === 'true' ? true : /^\d+$/.test(v) ? Number(v) : v,
-    ),
+    .transform((v): boolean | string => (v === '' || v === 'false' ? false : v === 'true' ? true : v)),
   API_PORT: int(3000),
   OPERATOR_KEY: z.string().min(16).default('dev-operator-key-change-me'),
   /** Ed25519 seed the platform signs relayed units and payout requests with. */
