@@ -76,10 +76,14 @@ describe('operator API', () => {
       expect(units).toBeDefined();
       const { WorkQueues } = await import('@idlemint/work');
       await api.app.get(WorkQueues).addReplica(deviceClass, { unitId: newId(), replica: 0 });
-      const r = await http<{ queues: { name: string; counts: { waiting: number } }[] }>(api.base, 'GET', '/operator/v1/queues', {
-        operator: true,
-      });
-      expect(r.body.queues.find((q) => q.name === `work-${deviceClass}`)!.counts.waiting).toBe(1);
+      const r = await http<{ queues: { name: string; counts: { waiting: number; prioritized: number } }[] }>(
+        api.base,
+        'GET',
+        '/operator/v1/queues',
+        { operator: true },
+      );
+      // replica jobs wait with a placement priority, in BullMQ's `prioritized` state
+      expect(r.body.queues.find((q) => q.name === `work-${deviceClass}`)!.counts).toMatchObject({ waiting: 0, prioritized: 1 });
     });
 
     it('refuses manufacturer keys and missing keys', async () => {
