@@ -16,7 +16,7 @@ import { GatewayController } from './gateway/gateway.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { RateLimitGuard } from './http/rate-limit.guard.js';
 import { AlertsController } from './manufacturer/alerts.controller.js';
-import { ManufacturerAuthGuard, OperatorAuthGuard } from './common/auth.js';
+import { ManufacturerAuthGuard, OperatorAuthGuard, OwnerAuthGuard } from './common/auth.js';
 import { DeviceDetailService } from './manufacturer/device-detail.service.js';
 import { DevicesController } from './manufacturer/devices.controller.js';
 import { GroupsController } from './manufacturer/groups.controller.js';
@@ -66,6 +66,7 @@ export class ApiModule {
         EarningsService,
         ManufacturerAuthGuard,
         OperatorAuthGuard,
+        OwnerAuthGuard,
         DeviceDetailService,
         QueueRegistry,
         { provide: APP_GUARD, useClass: RateLimitGuard },

@@ -1,9 +1,13 @@
 import { createParamDecorator, Injectable, SetMetadata, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import { FleetErrors, TenantsService, type ApiRole, type ManufacturerPrincipal } from '@idlemint/fleet';
+import { FleetErrors, OwnersService, TenantsService, type ApiRole, type ManufacturerPrincipal } from '@idlemint/fleet';
 
-export type AuthedRequest = FastifyRequest & { principal?: ManufacturerPrincipal };
+export interface OwnerPrincipal {
+  id: string;
+  payoutsHaltedAt: Date | null;
+}
+export type AuthedRequest = FastifyRequest & { principal?: ManufacturerPrincipal; owner?: OwnerPrincipal | null };
 
 const ROLES = 'auth:roles';
 const READ_METHODS = new Set(['GET', 'HEAD']);
@@ -50,6 +54,45 @@ export class OperatorAuthGuard implements CanActivate {
     return true;
   }
 }
+
+const OWNER_OPTIONAL = 'auth:owner-optional';
+/** The owner route admits callers without a token (claim: a new owner is made); a token sent must still be valid. */
+export const OwnerOptional = () => SetMetadata(OWNER_OPTIONAL, true);
+
+const bearer = (h: unknown): string | undefined => (typeof h === 'string' && h.startsWith('Bearer ') ? h.slice(7) : undefined);
+
+/**
+ * Authenticates the owner token (`authorization: Bearer …`, 401 OWNER.UNAUTHORIZED) before any
+ * body is read, and puts the owner (or null on an @OwnerOptional route without the header) on
+ * the request for `@Owner()`.
+ */
+@Injectable()
+export class OwnerAuthGuard implements CanActivate {
+  constructor(
+    private readonly owners: OwnersService,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+    const header = req.headers.authorization;
+    const optional = this.reflector.getAllAndOverride<boolean | undefined>(OWNER_OPTIONAL, [ctx.getHandler(), ctx.getClass()]);
+    if (header === undefined && optional) {
+      req.owner = null;
+      return true;
+    }
+    const owner = await this.owners.authenticate(bearer(header) ?? '');
+    req.owner = { id: owner.id, payoutsHaltedAt: owner.payoutsHaltedAt };
+    return true;
+  }
+}
+
+/** The authenticated owner of the request (OwnerAuthGuard); null on an @OwnerOptional route without a token. */
+export const Owner = createParamDecorator((_: unknown, ctx: ExecutionContext): OwnerPrincipal | null => {
+  const req = ctx.switchToHttp().getRequest<AuthedRequest>();
+  if (req.owner === undefined) throw new Error('Owner() used on a route without OwnerAuthGuard');
+  return req.owner;
+});
 
 /** The authenticated manufacturer principal of the request (ManufacturerAuthGuard). */
 export const Principal = createParamDecorator((_: unknown, ctx: ExecutionContext): ManufacturerPrincipal => {
