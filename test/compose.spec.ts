@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from '@idlemint/core';
 import { describe, expect, it } from 'vitest';
 
-const compose = readFileSync(resolve(import.meta.dirname, '../docker-compose.yml'), 'utf8');
+const compose = readFileSync(join(repoRoot(), 'docker-compose.yml'), 'utf8');
 
 describe('docker-compose.yml', () => {
   it.each(['OPERATOR_KEY', 'PLATFORM_SIGNING_KEY', 'DATA_ENCRYPTION_KEY', 'PLATFORM_PUBLIC_KEY'])('requires %s (no default)', (name) => {

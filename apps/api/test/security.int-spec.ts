@@ -1,0 +1,136 @@
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+   JSON answers of the API under test, read loosely and checked by the assertions. */
+import 'reflect-metadata';
+import { PrismaService } from '@idlemint/core';
+import { ed25519Generate } from '@idlemint/crypto';
+import { attestationKeyProofString, attestationKeyRegistration } from '@idlemint/protocol';
+import { ed25519Sign } from '@idlemint/crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createManufacturer, unique, type RunningApi } from './support/api.js';
+import { makeCertificate } from './support/certificates.js';
+import { DeviceClient } from './support/device-client.js';
+import { call, client, enroll, expectError, startFleetApi, type FleetApi } from './support/fleet.js';
+
+/**
+ * Issue 9, played as an attacker would: a tenant registering another maker's factory key, model
+ * names and serials; a viewer key reading claim codes; bodies validated before the caller is known.
+ */
+describe('security', () => {
+  let platform: FleetApi;
+  let api: RunningApi;
+  let db: PrismaService;
+
+  beforeAll(async () => {
+    platform = await startFleetApi('security');
+    ({ api, db } = platform);
+  });
+
+  afterAll(() => platform?.close());
+
+  const operator = async (name: string) => {
+    const r = await call(api.base, 'POST', '/operator/v1/manufacturers', { operator: true, body: { name } });
+    expect(r.status).toBe(201);
+    return { id: r.body.id as string, api: client(api.base, r.body.apiKey as string) };
+  };
+
+  describe('attestation keys need proof of possession (finding 2)', () => {
+    it("a tenant cannot register another maker's factory key, model name or serials and take its devices", async () => {
+      const factoryKey = ed25519Generate(); // V's factory key: its private half never leaves V
+      const model = unique('acme-fridge-x1');
+      const serial = unique('ACME-FR');
+      const victim = await operator(unique('victim'));
+      const attacker = await operator(unique('attacker'));
+
+      // X registers V's public key first: without the private key X has no proof.
+      const noProof = await attacker.api.post('/manufacturer/v1/attestation-keys', { publicKey: factoryKey.publicKey });
+      expectError(noProof, 400, 'REQUEST.INVALID_BODY');
+      const forged = await attacker.api.post('/manufacturer/v1/attestation-keys', {
+        publicKey: factoryKey.publicKey,
+        proof: ed25519Sign(ed25519Generate().secretKey, attestationKeyProofString(attacker.id, factoryKey.publicKey)),
+      });
+      expectError(forged, 422, 'ATTESTATION_KEY.PROOF_INVALID');
+      expect(forged.body.error.details.challenge).toBe(attestationKeyProofString(attacker.id, factoryKey.publicKey));
+      // Nor does V's own proof, seen on the wire, help X: it is bound to V.
+      const replayed = await attacker.api.post(
+        '/manufacturer/v1/attestation-keys',
+        attestationKeyRegistration(factoryKey.secretKey, victim.id),
+      );
+      expectError(replayed, 422, 'ATTESTATION_KEY.PROOF_INVALID');
+      expect(await db.attestationKey.count({ where: { publicKey: factoryKey.publicKey } })).toBe(0);
+
+      // X squats V's model name and serial under its own key.
+      const attackerKey = ed25519Generate();
+      expect(
+        (await attacker.api.post('/manufacturer/v1/attestation-keys', attestationKeyRegistration(attackerKey.secretKey, attacker.id)))
+          .status,
+      ).toBe(201);
+      expect((await attacker.api.post('/manufacturer/v1/models', { name: model, deviceClass: 'fridge', batchSize: 4 })).status).toBe(201);
+      const squatter = new DeviceClient(api.base, ed25519Generate());
+      const squat = await squatter.post('/device/v1/enroll', {
+        certificate: makeCertificate(attackerKey, squatter.publicKey, { serial, model }),
+      });
+      expect(squat.status).toBe(201);
+      expect(squat.body.manufacturerId).toBe(attacker.id);
+
+      // V registers its key and model: no 409 telling anyone they existed elsewhere.
+      const own = await victim.api.post('/manufacturer/v1/attestation-keys', attestationKeyRegistration(factoryKey.secretKey, victim.id));
+      expect(own.status).toBe(201);
+      expect((await victim.api.post('/manufacturer/v1/models', { name: model, deviceClass: 'fridge', batchSize: 4 })).status).toBe(201);
+
+      // V's genuine device, certified by V's factory key with the squatted serial, enrolls under V.
+      const genuine = new DeviceClient(api.base, ed25519Generate());
+      const r = await genuine.post('/device/v1/enroll', { certificate: makeCertificate(factoryKey, genuine.publicKey, { serial, model }) });
+      expect(r.status, JSON.stringify(r.body)).toBe(201);
+      expect(r.body.manufacturerId).toBe(victim.id);
+      const rows = await db.device.findMany({ where: { serial }, orderBy: { enrolledAt: 'asc' } });
+      expect(rows.map((d) => [d.manufacturerId, d.publicKey])).toEqual([
+        [attacker.id, squatter.publicKey],
+        [victim.id, genuine.publicKey],
+      ]);
+      // Within one manufacturer a serial is still bound to one key.
+      const twin = new DeviceClient(api.base, ed25519Generate());
+      expectError(
+        await twin.post('/device/v1/enroll', { certificate: makeCertificate(factoryKey, twin.publicKey, { serial, model }) }),
+        409,
+        'DEVICE.SERIAL_TAKEN',
+      );
+    });
+  });
+
+  describe('claim codes (finding 6)', () => {
+    it('a viewer key never sees a claim code; an admin key does', async () => {
+      const m = await createManufacturer(api.base);
+      const admin = client(api.base, m.apiKey);
+      const model = (await admin.post('/manufacturer/v1/models', { name: unique('m'), deviceClass: 'c', batchSize: 2 })).body;
+      const e = await enroll(api.base, m, model);
+      const viewer = client(api.base, (await admin.post('/manufacturer/v1/api-keys', { role: 'viewer' })).body.secret as string);
+      const list = await viewer.get('/manufacturer/v1/devices');
+      expect(list.status).toBe(200);
+      expect(list.body.devices.map((d: any) => d.id)).toEqual([e.deviceId]);
+      expect(list.body.devices[0].claimCode).toBeNull();
+      const one = await viewer.get(`/manufacturer/v1/devices/${e.deviceId}`);
+      expect(one.status).toBe(200);
+      expect(one.body.claimCode).toBeNull();
+      expect(JSON.stringify([list.body, one.body])).not.toContain(e.claimCode);
+      expect((await admin.get('/manufacturer/v1/devices')).body.devices[0].claimCode).toBe(e.claimCode);
+      expect((await admin.get(`/manufacturer/v1/devices/${e.deviceId}`)).body.claimCode).toBe(e.claimCode);
+    });
+  });
+
+  describe('authentication before validation (finding 7)', () => {
+    const bad = { name: '', extra: { deep: true } };
+    it.each([
+      ['POST', '/operator/v1/manufacturers', {}, 'AUTH.OPERATOR_KEY_INVALID'],
+      ['POST', '/operator/v1/nodes', {}, 'AUTH.OPERATOR_KEY_INVALID'],
+      ['GET', '/operator/v1/payouts?status=nonsense', {}, 'AUTH.OPERATOR_KEY_INVALID'],
+      ['POST', '/operator/v1/manufacturers', { 'x-operator-key': 'wrong-operator-key-000000' }, 'AUTH.OPERATOR_KEY_INVALID'],
+      ['PUT', '/owner/v1/payout-address', {}, 'OWNER.UNAUTHORIZED'],
+      ['PUT', '/owner/v1/payout-address', { authorization: 'Bearer imo_nope' }, 'OWNER.UNAUTHORIZED'],
+      ['POST', '/owner/v1/claim', { authorization: 'Bearer imo_nope' }, 'OWNER.UNAUTHORIZED'],
+      ['POST', '/manufacturer/v1/models', { 'x-api-key': 'imk_nope' }, 'AUTH.API_KEY_INVALID'],
+    ])('%s %s with a bad body and no valid credential: 401', async (method, path, headers, code) => {
+      const r = await call(api.base, method, path, { headers, ...(method === 'GET' ? {} : { body: bad }) });
+      expectError(r, 401, code);
+    });
+  });
+});
