@@ -16,7 +16,7 @@ describe('secrets in production', () => {
     expect(() => parseConfig({ NODE_ENV: 'production', ...own, [name]: DEV_SECRETS[name] })).toThrow(new RegExp(`production.*${name}`));
   });
 
-  it("refuses the operator key docker-compose.yml used to default to", () => {
+  it('refuses the operator key docker-compose.yml used to default to', () => {
     expect(() => parseConfig({ NODE_ENV: 'production', ...own, OPERATOR_KEY: 'change-me-operator-key' })).toThrow(/OPERATOR_KEY/);
   });
 
