@@ -133,4 +133,45 @@ describe('security', () => {
       expectError(r, 401, code);
     });
   });
+
+  describe('NUL bytes are refused with 400, never stored or queried (finding 5)', () => {
+    it('in a signed heartbeat, device-list filters, a forged cursor, a bulk filter, webhook and node URLs', async () => {
+      const m = await createManufacturer(api.base);
+      const admin = client(api.base, m.apiKey);
+      const model = (await admin.post('/manufacturer/v1/models', { name: unique('m'), deviceClass: 'c', batchSize: 2 })).body;
+      const e = await enroll(api.base, m, model);
+      const hb = await e.device.post('/device/v1/heartbeat', { idle: true, firmware: 'a\u0000b', uptimeS: 1 });
+      expectError(hb, 400, 'REQUEST.INVALID_BODY');
+      expect((await db.device.findUniqueOrThrow({ where: { id: e.deviceId } })).firmware).toBeNull();
+
+      expectError(await admin.get('/manufacturer/v1/devices?firmware=a%00'), 400, 'REQUEST.INVALID_QUERY');
+      expectError(await admin.get('/manufacturer/v1/devices?firmware=ok&firmware=%00'), 400, 'REQUEST.INVALID_QUERY');
+      const forged = Buffer.from(JSON.stringify({ s: 'serial', o: 'asc', v: 'a\u0000', i: e.deviceId })).toString('base64url');
+      expectError(await admin.get(`/manufacturer/v1/devices?sort=serial&order=asc&cursor=${forged}`), 400, 'REQUEST.INVALID_CURSOR');
+      const forgedPage = Buffer.from(JSON.stringify({ i: e.deviceId, x: '\u0000' })).toString('base64url');
+      expectError(
+        await call(api.base, 'GET', `/operator/v1/manufacturers?cursor=${forgedPage}`, { operator: true }),
+        400,
+        'REQUEST.INVALID_CURSOR',
+      );
+      expectError(
+        await admin.post(
+          '/manufacturer/v1/devices/bulk',
+          { action: 'suspend', filter: { firmware: ['x\u0000'] } },
+          { 'idempotency-key': unique('k') },
+        ),
+        400,
+        'REQUEST.INVALID_BODY',
+      );
+      const rule = { name: 'r', kind: 'canary_strike', params: {}, webhookUrl: 'http://example.com/\u0000x' };
+      expectError(await admin.post('/manufacturer/v1/alert-rules', rule), 400, 'REQUEST.INVALID_BODY');
+      const node = { name: unique('n'), url: 'http://example.com/\u0000' };
+      expectError(await call(api.base, 'POST', '/operator/v1/nodes', { operator: true, body: node }), 400, 'REQUEST.INVALID_BODY');
+      expect(await db.trustedNode.count({ where: { name: node.name } })).toBe(0);
+      expect(await db.device.count({ where: { manufacturerId: m.id, status: 'suspended' } })).toBe(0);
+      // The same requests without the NUL are served.
+      expect((await e.device.post('/device/v1/heartbeat', { idle: true, firmware: 'ab', uptimeS: 1 })).status).toBe(200);
+      expect((await admin.get('/manufacturer/v1/devices?firmware=ab')).body.devices.map((d: any) => d.id)).toEqual([e.deviceId]);
+    });
+  });
 });
