@@ -6,6 +6,7 @@ import { z } from 'zod';
  * `text()` or `webUrl()`, so it is refused with 400 before it reaches a query. Strings already
  * held to a narrow pattern (ids, hex, names) cannot carry one.
  */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses
 export const NUL_FREE_RE = /^[^\u0000]*$/;
 export const NUL_MESSAGE = 'must not contain NUL (\\u0000)';
 
