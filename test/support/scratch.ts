@@ -32,6 +32,10 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     QUEUE_PREFIX: `{imt_${tag}}`,
     REDIS_KEY_PREFIX: `imt_${tag}:`,
     OPERATOR_KEY: 'test-operator-key-0123456789',
+    // Tests call from one address, many on purpose with wrong credentials: per-IP budgets are
+    // lifted unless a test sets them (apps/api/test/security.int-spec.ts).
+    ANON_RATE_PER_MIN: '1000000',
+    AUTH_FAILURES_PER_MIN: '1000000',
     ...overrides,
   });
 }

@@ -6,7 +6,7 @@ import { ed25519Generate } from '@idlemint/crypto';
 import { attestationKeyProofString, attestationKeyRegistration } from '@idlemint/protocol';
 import { ed25519Sign } from '@idlemint/crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createManufacturer, unique, type RunningApi } from './support/api.js';
+import { createManufacturer, startApi, unique, type RunningApi } from './support/api.js';
 import { makeCertificate } from './support/certificates.js';
 import { DeviceClient } from './support/device-client.js';
 import { call, client, enroll, expectError, startFleetApi, type FleetApi } from './support/fleet.js';
@@ -172,6 +172,106 @@ describe('security', () => {
       // The same requests without the NUL are served.
       expect((await e.device.post('/device/v1/heartbeat', { idle: true, firmware: 'ab', uptimeS: 1 })).status).toBe(200);
       expect((await admin.get('/manufacturer/v1/devices?firmware=ab')).body.devices.map((d: any) => d.id)).toEqual([e.deviceId]);
+    });
+  });
+
+  describe('rate limits on the route as the router matches it, per-IP budgets for guessing (findings 3 and 4)', () => {
+    const limitedApi = (over: Record<string, string>) => startApi(api.config.DATABASE_URL, over);
+
+    it('an encoded path is budgeted like the plain one (reads, writes, owners)', async () => {
+      const limited = await limitedApi({ MANUFACTURER_RATE_PER_MIN: '5', OWNER_RATE_PER_MIN: '3' });
+      try {
+        const m = await createManufacturer(limited.base); // one call with its key (its attestation key)
+        const get = (path: string) => call(limited.base, 'GET', path, { key: m.apiKey });
+        // The router serves the encoded path: it is the same route.
+        expect((await get('/%6Danufacturer/v1/api-keys')).status).toBe(200);
+        for (let i = 0; i < 3; i++) expect((await get('/manufacturer/v1/api-keys')).status).toBe(200);
+        const plain = await get('/manufacturer/v1/api-keys');
+        expectError(plain, 429, 'RATE.LIMITED');
+        expect(Number(plain.headers.get('retry-after'))).toBeGreaterThan(0);
+        const encoded = await get('/%6Danufacturer/v1/api-keys');
+        expectError(encoded, 429, 'RATE.LIMITED');
+        expect(Number(encoded.headers.get('retry-after'))).toBeGreaterThan(0);
+        const write = await call(limited.base, 'POST', '/%6Danufacturer/v1/models', {
+          key: m.apiKey,
+          body: { name: unique('m'), deviceClass: 'c', batchSize: 2 },
+        });
+        expectError(write, 429, 'RATE.LIMITED');
+        expect(await db.deviceModel.count({ where: { manufacturerId: m.id } })).toBe(0);
+
+        const d = await createManufacturer(limited.base);
+        const dm = (
+          await client(limited.base, d.apiKey).post('/manufacturer/v1/models', { name: unique('m'), deviceClass: 'c', batchSize: 2 })
+        ).body;
+        const e = await enroll(limited.base, d, dm);
+        const claimed = await call(limited.base, 'POST', '/owner/v1/claim', { body: { claimCode: e.claimCode } });
+        expect(claimed.status).toBe(201);
+        const token = { authorization: `Bearer ${claimed.body.ownerToken as string}` };
+        for (let i = 0; i < 3; i++) expect((await call(limited.base, 'GET', '/owner/v1/earnings', { headers: token })).status).toBe(200);
+        expectError(await call(limited.base, 'GET', '/%6Fwner/v1/earnings', { headers: token }), 429, 'RATE.LIMITED');
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it.each([
+      ['wrong API keys', (i: number) => ({ method: 'GET', path: '/manufacturer/v1/api-keys', o: { key: `imk_guess_${i}` } }), 401],
+      [
+        'operator key guesses',
+        (i: number) => ({
+          method: 'GET',
+          path: '/operator/v1/nodes',
+          o: { headers: { 'x-operator-key': `guess-operator-key-${i}-0000` } },
+        }),
+        401,
+      ],
+      [
+        'owner token guesses',
+        (i: number) => ({ method: 'GET', path: '/owner/v1/earnings', o: { headers: { authorization: `Bearer imo_guess_${i}` } } }),
+        401,
+      ],
+      [
+        'claim code guesses',
+        (i: number) => ({ method: 'POST', path: '/owner/v1/claim', o: { body: { claimCode: `GUESS${String(i).padStart(7, 'A')}` } } }),
+        404,
+      ],
+    ] as const)('%s: each guess a fresh credential, yet the address gets 429 after its failure budget', async (_what, guess, status) => {
+      const limited = await limitedApi({ AUTH_FAILURES_PER_MIN: '5' });
+      try {
+        const m = await createManufacturer(limited.base);
+        for (let i = 0; i < 5; i++) {
+          const g = guess(i);
+          expect((await call(limited.base, g.method, g.path, g.o)).status).toBe(status);
+        }
+        const g = guess(99);
+        const refused = await call(limited.base, g.method, g.path, g.o);
+        expectError(refused, 429, 'RATE.AUTH_FAILURES');
+        expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+        // The address is refused even with a good credential until its minute is over.
+        expectError(await call(limited.base, 'GET', '/manufacturer/v1/api-keys', { key: m.apiKey }), 429, 'RATE.AUTH_FAILURES');
+        // The device gateway is not behind it (devices share carrier NATs; they have their own budgets).
+        const device = new DeviceClient(limited.base, ed25519Generate());
+        expectError(await device.post('/device/v1/heartbeat', { idle: true, firmware: '1', uptimeS: 1 }), 401, 'DEVICE.NOT_ENROLLED');
+      } finally {
+        await limited.close();
+      }
+    });
+
+    it('requests without a credential get a budget per address', async () => {
+      const limited = await limitedApi({ ANON_RATE_PER_MIN: '4' });
+      try {
+        for (let i = 0; i < 4; i++) {
+          expectError(await call(limited.base, 'POST', '/owner/v1/claim', { body: { claimCode: 'bad' } }), 400, 'REQUEST.INVALID_BODY');
+        }
+        const r = await call(limited.base, 'POST', '/owner/v1/claim', { body: { claimCode: 'bad' } });
+        expectError(r, 429, 'RATE.LIMITED');
+        expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(0);
+        expectError(await call(limited.base, 'GET', '/operator/v1/nodes'), 429, 'RATE.LIMITED');
+        // A credential has its own budget.
+        expect((await call(limited.base, 'GET', '/operator/v1/nodes', { operator: true })).status).toBe(200);
+      } finally {
+        await limited.close();
+      }
     });
   });
 });

@@ -2,6 +2,7 @@ import { createParamDecorator, Injectable, SetMetadata, type CanActivate, type E
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import { FleetErrors, OwnersService, TenantsService, type ApiRole, type ManufacturerPrincipal } from '@idlemint/fleet';
+import { AuthFailures } from '../http/auth-failures.js';
 
 export interface OwnerPrincipal {
   id: string;
@@ -28,12 +29,15 @@ export class ManufacturerAuthGuard implements CanActivate {
   constructor(
     private readonly tenants: TenantsService,
     private readonly reflector: Reflector,
+    private readonly failures: AuthFailures,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
     const header = req.headers['x-api-key'];
-    const principal = await this.tenants.authenticateApiKey(typeof header === 'string' ? header : undefined);
+    const principal = await this.failures.guard(req.ip, () =>
+      this.tenants.authenticateApiKey(typeof header === 'string' ? header : undefined),
+    );
     const roles =
       this.reflector.getAllAndOverride<ApiRole[] | undefined>(ROLES, [ctx.getHandler(), ctx.getClass()]) ??
       (READ_METHODS.has(req.method) ? ['admin', 'viewer'] : ['admin']);
@@ -43,14 +47,18 @@ export class ManufacturerAuthGuard implements CanActivate {
   }
 }
 
-/** Authenticates `x-operator-key` against OPERATOR_KEY (401 AUTH.OPERATOR_KEY_INVALID). */
+/** Authenticates `x-operator-key` against OPERATOR_KEY (401 AUTH.OPERATOR_KEY_INVALID); failures count per IP (AuthFailures). */
 @Injectable()
 export class OperatorAuthGuard implements CanActivate {
-  constructor(private readonly tenants: TenantsService) {}
+  constructor(
+    private readonly tenants: TenantsService,
+    private readonly failures: AuthFailures,
+  ) {}
 
-  canActivate(ctx: ExecutionContext): boolean {
-    const header = ctx.switchToHttp().getRequest<FastifyRequest>().headers['x-operator-key'];
-    this.tenants.assertOperator(typeof header === 'string' ? header : undefined);
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const header = req.headers['x-operator-key'];
+    await this.failures.guard(req.ip, () => this.tenants.assertOperator(typeof header === 'string' ? header : undefined));
     return true;
   }
 }
@@ -71,6 +79,7 @@ export class OwnerAuthGuard implements CanActivate {
   constructor(
     private readonly owners: OwnersService,
     private readonly reflector: Reflector,
+    private readonly failures: AuthFailures,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -81,7 +90,7 @@ export class OwnerAuthGuard implements CanActivate {
       req.owner = null;
       return true;
     }
-    const owner = await this.owners.authenticate(bearer(header) ?? '');
+    const owner = await this.failures.guard(req.ip, () => this.owners.authenticate(bearer(header) ?? ''));
     req.owner = { id: owner.id, payoutsHaltedAt: owner.payoutsHaltedAt };
     return true;
   }

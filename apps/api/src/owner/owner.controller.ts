@@ -1,10 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Put, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ZodPipe } from '@idlemint/core';
 import { OwnersService } from '@idlemint/fleet';
 import { Accounts, LedgerService } from '@idlemint/ledger';
 import { claimDeviceSchema, payoutAddressSchema } from '@idlemint/protocol';
 import type { z } from 'zod';
 import { Owner, OwnerAuthGuard, OwnerOptional, type OwnerPrincipal } from '../common/auth.js';
+import { AuthFailures } from '../http/auth-failures.js';
 
 /**
  * Owner endpoints: claim an appliance with its code, set a payout address, read earnings. The
@@ -16,14 +18,19 @@ export class OwnerController {
   constructor(
     private readonly owners: OwnersService,
     private readonly ledger: LedgerService,
+    private readonly failures: AuthFailures,
   ) {}
 
-  /** Without a token a new owner is created and its token returned once. */
+  /** Without a token a new owner is created and its token returned once. An unknown code counts as a failed authentication. */
   @Post('claim')
   @HttpCode(201)
   @OwnerOptional()
-  claim(@Owner() owner: OwnerPrincipal | null, @Body(new ZodPipe(claimDeviceSchema)) body: z.infer<typeof claimDeviceSchema>) {
-    return this.owners.claim(body.claimCode, owner);
+  claim(
+    @Req() req: FastifyRequest,
+    @Owner() owner: OwnerPrincipal | null,
+    @Body(new ZodPipe(claimDeviceSchema)) body: z.infer<typeof claimDeviceSchema>,
+  ) {
+    return this.failures.guard(req.ip, () => this.owners.claim(body.claimCode, owner), ['OWNER.CLAIM_CODE_UNKNOWN']);
   }
 
   @Put('payout-address')

@@ -110,6 +110,12 @@ export const configSchema = z.object({
   /** Requests per minute for each manufacturer API key and each owner token (429 RATE.LIMITED beyond). */
   MANUFACTURER_RATE_PER_MIN: int(600),
   OWNER_RATE_PER_MIN: int(120),
+  /** Requests per minute for the operator key. */
+  OPERATOR_RATE_PER_MIN: int(6_000),
+  /** Per client IP: requests a minute without a credential (operator, manufacturer, owner routes). */
+  ANON_RATE_PER_MIN: int(300),
+  /** Per client IP: failed authentications (keys, tokens, claim codes) a minute before it gets 429. */
+  AUTH_FAILURES_PER_MIN: int(30),
   /** How often the worker evaluates every enabled alert rule. */
   ALERTS_EVERY_MS: int(30_000),
   /** Webhook delivery attempts per alert event, with exponential backoff from ALERT_BACKOFF_MS. */
