@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
    JSON answers of the API under test, read loosely and checked by the assertions. */
 import 'reflect-metadata';
-import { PrismaService } from '@idlemint/core';
+import { PrismaService, SecretBox } from '@idlemint/core';
 import { ed25519Generate } from '@idlemint/crypto';
 import { attestationKeyProofString, attestationKeyRegistration } from '@idlemint/protocol';
 import { ed25519Sign } from '@idlemint/crypto';
@@ -272,6 +272,27 @@ describe('security', () => {
       } finally {
         await limited.close();
       }
+    });
+  });
+
+  describe('secrets at rest (finding 10)', () => {
+    it('a webhook secret is stored sealed with the key id beside it, and only the API answer shows it', async () => {
+      const m = await createManufacturer(api.base);
+      const admin = client(api.base, m.apiKey);
+      const secret = `whsec_${'s3cr3t'.repeat(4)}`;
+      const rule = { name: unique('r'), kind: 'canary_strike', params: {}, webhookUrl: 'http://example.com/hook', secret };
+      const created = await admin.post('/manufacturer/v1/alert-rules', rule);
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const row = await db.alertRule.findUniqueOrThrow({ where: { id: created.body.id as string } });
+      expect(row.secret).toMatch(new RegExp(`^enc:v1:${api.config.DATA_ENCRYPTION_KEY_ID}:`));
+      expect(row.secret).not.toContain('s3cr3t');
+      expect(SecretBox.fromConfig(api.config).open('alert-webhook-secret', row.secret)).toBe(secret);
+      expect((await admin.get(`/manufacturer/v1/alert-rules/${created.body.id as string}`)).body.secretHint).toBe(`…${secret.slice(-4)}`);
+      const rotated = await admin.patch(`/manufacturer/v1/alert-rules/${created.body.id as string}`, { rotateSecret: true });
+      expect(rotated.body.secret).toMatch(/^whsec_/);
+      const after = await db.alertRule.findUniqueOrThrow({ where: { id: created.body.id as string } });
+      expect(after.secret).not.toContain(rotated.body.secret as string);
+      expect(SecretBox.fromConfig(api.config).open('alert-webhook-secret', after.secret)).toBe(rotated.body.secret);
     });
   });
 });

@@ -49,7 +49,7 @@ export const configSchema = z.object({
   DATA_ENCRYPTION_KEY: hex32.default(DEV_SECRETS.DATA_ENCRYPTION_KEY),
   DATA_ENCRYPTION_KEY_ID: z
     .string()
-    .regex(/^[A-Za-z0-9._:-]{1,64}$/)
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
     .default('config-1'),
   DEVICE_CLOCK_SKEW_MS: int(60_000),
   LEASE_MS: int(30_000),
