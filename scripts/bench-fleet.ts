@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { createDatabase, dropDatabase, migrate, parseConfig, platformMigrationsDir } from '@idlemint/core';
+import { attestationKeyRegistration } from '@idlemint/protocol';
 import { createApiApp } from '../apps/api/src/main.js';
 
 /**
@@ -73,9 +74,13 @@ async function seed(db: pg.Client, base: string): Promise<{ api: Api; models: st
     { name: `bench-${Date.now()}` },
   );
   const h = { 'x-api-key': m.apiKey };
-  const ak = await http<{ id: string }>(base, 'POST', '/manufacturer/v1/attestation-keys', h, {
-    publicKey: randomBytes(32).toString('hex'),
-  });
+  const ak = await http<{ id: string }>(
+    base,
+    'POST',
+    '/manufacturer/v1/attestation-keys',
+    h,
+    attestationKeyRegistration(randomBytes(32).toString('hex'), m.id),
+  );
   const models: { id: string; name: string }[] = [];
   for (const mm of MODELS) {
     const name = `bench-${mm.name}-${randomBytes(3).toString('hex')}`;

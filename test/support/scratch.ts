@@ -34,6 +34,10 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     OPERATOR_KEY: 'test-operator-key-0123456789',
     // audits add replicas after a verdict; the tests that are about them turn them on
     AUDIT_RATE: '0',
+    // Tests call from one address, many on purpose with wrong credentials: per-IP budgets are
+    // lifted unless a test sets them (apps/api/test/security.int-spec.ts).
+    ANON_RATE_PER_MIN: '1000000',
+    AUTH_FAILURES_PER_MIN: '1000000',
     ...overrides,
   });
 }

@@ -1,8 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, Reflector } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import type { Redis } from 'ioredis';
 import { AlertsModule } from '@idlemint/alerts';
 import { AuditModule } from '@idlemint/audit';
-import { ConfigModule, DbModule, RedisModule, type Config } from '@idlemint/core';
+import { ConfigModule, DbModule, REDIS, RedisModule, type Config } from '@idlemint/core';
 import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { NodesModule } from '@idlemint/nodes';
@@ -14,9 +16,11 @@ import { DeviceAuthGuard } from './gateway/device-auth.guard.js';
 import { EarningsService } from './gateway/earnings.service.js';
 import { GatewayController } from './gateway/gateway.controller.js';
 import { HealthController } from './health/health.controller.js';
-import { RateLimitGuard } from './http/rate-limit.guard.js';
+import { ApiThrottlerGuard, throttlers } from './http/api-throttler.guard.js';
+import { AuthFailures } from './http/auth-failures.js';
+import { RedisThrottlerStorage } from './http/redis-throttler.storage.js';
 import { AlertsController } from './manufacturer/alerts.controller.js';
-import { ManufacturerAuthGuard, OperatorAuthGuard } from './common/auth.js';
+import { ManufacturerAuthGuard, OperatorAuthGuard, OwnerAuthGuard } from './common/auth.js';
 import { DeviceDetailService } from './manufacturer/device-detail.service.js';
 import { DevicesController } from './manufacturer/devices.controller.js';
 import { GroupsController } from './manufacturer/groups.controller.js';
@@ -46,6 +50,13 @@ export class ApiModule {
         AuditModule,
         AlertsModule,
         NodesModule,
+        ThrottlerModule.forRootAsync({
+          inject: [REDIS, Reflector],
+          useFactory: (redis: Redis, reflector: Reflector) => ({
+            throttlers: throttlers(config, reflector),
+            storage: new RedisThrottlerStorage(redis, config.REDIS_KEY_PREFIX),
+          }),
+        }),
       ],
       controllers: [
         GatewayController,
@@ -66,9 +77,11 @@ export class ApiModule {
         EarningsService,
         ManufacturerAuthGuard,
         OperatorAuthGuard,
+        OwnerAuthGuard,
         DeviceDetailService,
         QueueRegistry,
-        { provide: APP_GUARD, useClass: RateLimitGuard },
+        AuthFailures,
+        { provide: APP_GUARD, useClass: ApiThrottlerGuard },
       ],
     };
   }

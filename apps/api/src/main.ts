@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ErrorFilter, parseConfig, type Config } from '@idlemint/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorFilter, parseConfig, toErrorResponse, type Config } from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
@@ -15,7 +16,16 @@ import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
 export async function createApiApp(config: Config, { preview = false }: { preview?: boolean } = {}): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
-    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT, trustProxy: config.TRUST_PROXY }),
+    new FastifyAdapter({
+      bodyLimit: DEVICE_BODY_LIMIT,
+      trustProxy: config.TRUST_PROXY,
+      // Errors the router raises before Nest sees the request (a malformed %-escape, a path
+      // parameter over its length) answer in the same envelope as every other error.
+      frameworkErrors: (error: Error, _req: FastifyRequest, reply: FastifyReply) => {
+        const { status, body } = toErrorResponse(error);
+        void reply.code(status).send(body);
+      },
+    }),
     { rawBody: true, preview, logger: config.LOG_LEVEL === 'silent' ? false : ['log', 'warn', 'error'] },
   );
   app.useGlobalFilters(new ErrorFilter());

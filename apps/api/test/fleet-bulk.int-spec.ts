@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { DEVICE_CACHE_MS } from '@idlemint/fleet';
 import { PrismaService } from '@idlemint/core';
 import { ed25519Generate } from '@idlemint/crypto';
+import { attestationKeyRegistration } from '@idlemint/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unique, type RunningApi } from './support/api.js';
 import { makeCertificate } from './support/certificates.js';
@@ -218,7 +219,7 @@ describe('bulk actions and revocation', () => {
     it('revoking an attestation key revokes every device enrolled under it, atomically and audited', async () => {
       const t = await newTenant(api.base);
       const second = ed25519Generate();
-      const k2 = await t.api.post('/manufacturer/v1/attestation-keys', { publicKey: second.publicKey });
+      const k2 = await t.api.post('/manufacturer/v1/attestation-keys', attestationKeyRegistration(second.secretKey, t.m.id));
       expect(k2.status).toBe(201);
       const underFirst = [await enroll(api.base, t.m, t.model), await enroll(api.base, t.m, t.model), await enroll(api.base, t.m, t.model)];
       const underSecond = await enroll(api.base, t.m, t.model, second);

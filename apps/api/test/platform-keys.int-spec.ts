@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { newId } from '@idlemint/core';
-import { ed25519Generate } from '@idlemint/crypto';
+import { newId, PLATFORM_KEY_SEED, SecretBox } from '@idlemint/core';
+import { ed25519FromSeed, ed25519Generate } from '@idlemint/crypto';
 import { NODE_PLATFORM_KEYS_PATH, NodeClient, NodeRequestError, type NodeKeysAnswer } from '@idlemint/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -60,7 +60,13 @@ describe('platform key rotation', () => {
   };
   async function seedOf(publicKey: string): Promise<string> {
     const row = await p.db.platformKey.findUniqueOrThrow({ where: { publicKey } });
-    return row.seed ?? p.config.PLATFORM_SIGNING_KEY;
+    if (row.seed === null) return p.config.PLATFORM_SIGNING_KEY;
+    // A rotated seed is stored sealed with its key id beside it, never in the clear (issue 9, finding 10).
+    expect(row.seed).toMatch(new RegExp(`^enc:v1:${p.config.DATA_ENCRYPTION_KEY_ID}:`));
+    const seed = SecretBox.fromConfig(p.config).open(PLATFORM_KEY_SEED, row.seed);
+    expect(ed25519FromSeed(seed).publicKey).toBe(publicKey);
+    expect(row.seed).not.toContain(seed);
+    return seed;
   }
 
   beforeAll(async () => {

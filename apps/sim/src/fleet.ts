@@ -1,5 +1,6 @@
 import { ed25519Generate, ed25519Sign, type Ed25519KeyPair, type TxItem } from '@idlemint/crypto';
 import {
+  attestationKeyRegistration,
   certificateSigningString,
   resultSigningString,
   type BirthCertificate,
@@ -112,7 +113,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const mk = { 'x-api-key': m.apiKey };
   const attestation = ed25519Generate();
   expectStatus(
-    await call(o.apiUrl, 'POST', '/manufacturer/v1/attestation-keys', { publicKey: attestation.publicKey }, mk),
+    await call(o.apiUrl, 'POST', '/manufacturer/v1/attestation-keys', attestationKeyRegistration(attestation.secretKey, m.id), mk),
     [201],
     'attestation key',
   );

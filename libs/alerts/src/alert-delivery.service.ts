@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, PrismaService, newId, type Config } from '@idlemint/core';
+import { CONFIG, PrismaService, SecretBox, newId, type Config } from '@idlemint/core';
 import { WEBHOOK_HEADERS } from '@idlemint/protocol';
+import { WEBHOOK_SECRET } from './alert-rules.service.js';
 import { postWebhook } from './webhook-client.js';
 import { signWebhook } from './webhook-signature.js';
 import { resolveWebhookTarget } from './webhook-target.js';
@@ -15,10 +16,14 @@ export type DeliveryOutcome = 'delivered' | 'done';
  */
 @Injectable()
 export class AlertDeliveryService {
+  private readonly box: SecretBox;
+
   constructor(
     private readonly db: PrismaService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.box = SecretBox.fromConfig(config);
+  }
 
   async deliver(deliveryId: string): Promise<DeliveryOutcome> {
     const d = await this.db.alertDelivery.findUnique({ where: { id: deliveryId } });
@@ -37,7 +42,7 @@ export class AlertDeliveryService {
       const target = await resolveWebhookTarget(rule.webhookUrl, this.config.ALLOW_PRIVATE_WEBHOOKS);
       const timestamp = Math.floor(Date.now() / 1000);
       const headers = {
-        [WEBHOOK_HEADERS.signature]: signWebhook(rule.secret, timestamp, d.body),
+        [WEBHOOK_HEADERS.signature]: signWebhook(this.box.open(WEBHOOK_SECRET, rule.secret), timestamp, d.body),
         [WEBHOOK_HEADERS.timestamp]: String(timestamp),
         [WEBHOOK_HEADERS.event]: d.event,
         [WEBHOOK_HEADERS.delivery]: d.id,

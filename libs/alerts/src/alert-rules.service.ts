@@ -1,6 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '@idlemint/audit';
-import { CONFIG, PrismaService, isUniqueViolation, newId, newSecret, type Config, type Tx } from '@idlemint/core';
+import {
+  CONFIG,
+  PrismaService,
+  SecretBox,
+  isUniqueViolation,
+  type SecretPurpose,
+  newId,
+  newSecret,
+  type Config,
+  type Tx,
+} from '@idlemint/core';
 import { actorOf, assertAdmin, type ManufacturerPrincipal } from '@idlemint/fleet';
 import {
   alertParamsSchemas,
@@ -30,18 +40,23 @@ export interface AlertRuleView {
   updatedAt: Date;
 }
 
-const view = (r: RuleRow): AlertRuleView => ({
-  id: r.id,
-  name: r.name,
-  kind: r.kind,
-  params: r.params,
-  webhookUrl: r.webhookUrl,
-  secretHint: `…${r.secret.slice(-4)}`,
-  enabled: r.enabled,
-  evaluatedAt: r.evaluatedAt,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
-});
+/** The webhook secret is stored sealed (SecretBox); the hint is read from the opened value. */
+export const WEBHOOK_SECRET: SecretPurpose = 'alert-webhook-secret';
+
+const viewWith =
+  (box: SecretBox) =>
+  (r: RuleRow): AlertRuleView => ({
+    id: r.id,
+    name: r.name,
+    kind: r.kind,
+    params: r.params,
+    webhookUrl: r.webhookUrl,
+    secretHint: `…${box.open(WEBHOOK_SECRET, r.secret).slice(-4)}`,
+    enabled: r.enabled,
+    evaluatedAt: r.evaluatedAt,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  });
 
 /**
  * A manufacturer's alert rules, alerts and webhook deliveries. Every lookup is scoped to the
@@ -50,11 +65,17 @@ const view = (r: RuleRow): AlertRuleView => ({
  */
 @Injectable()
 export class AlertRulesService {
+  private readonly box: SecretBox;
+  private readonly view: (r: RuleRow) => AlertRuleView;
+
   constructor(
     private readonly db: PrismaService,
     private readonly audit: AuditService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.box = SecretBox.fromConfig(config);
+    this.view = viewWith(this.box);
+  }
 
   async create(p: ManufacturerPrincipal, input: CreateAlertRule): Promise<AlertRuleView & { secret: string }> {
     assertAdmin(p);
@@ -70,14 +91,14 @@ export class AlertRulesService {
             kind: input.kind,
             params: input.params,
             webhookUrl: input.webhookUrl,
-            secret,
+            secret: this.box.seal(WEBHOOK_SECRET, secret),
             enabled: input.enabled,
           },
         });
-        await this.record(tx, p, 'alert_rule.create', r.id, undefined, view(r));
+        await this.record(tx, p, 'alert_rule.create', r.id, undefined, this.view(r));
         return r;
       });
-      return { ...view(rule), secret };
+      return { ...this.view(rule), secret };
     } catch (e) {
       if (isUniqueViolation(e)) throw AlertErrors.ruleNameTaken();
       throw e;
@@ -86,11 +107,11 @@ export class AlertRulesService {
 
   async list(p: ManufacturerPrincipal): Promise<AlertRuleView[]> {
     const rules = await this.db.alertRule.findMany({ where: { manufacturerId: p.manufacturerId }, orderBy: { id: 'asc' } });
-    return rules.map(view);
+    return rules.map(this.view);
   }
 
   async get(p: ManufacturerPrincipal, id: string): Promise<AlertRuleView> {
-    return view(await this.find(this.db, p, id));
+    return this.view(await this.find(this.db, p, id));
   }
 
   async update(p: ManufacturerPrincipal, id: string, patch: UpdateAlertRule): Promise<AlertRuleView & { secret?: string }> {
@@ -114,7 +135,7 @@ export class AlertRulesService {
             ...(patch.name !== undefined ? { name: patch.name } : {}),
             ...(params !== undefined ? { params } : {}),
             ...(patch.webhookUrl !== undefined ? { webhookUrl: patch.webhookUrl } : {}),
-            ...(secret !== undefined ? { secret } : {}),
+            ...(secret !== undefined ? { secret: this.box.seal(WEBHOOK_SECRET, secret) } : {}),
             ...(patch.enabled !== undefined ? { enabled: patch.enabled } : {}),
             // Re-enabled: canary strikes from while it was off are not news.
             ...(patch.enabled === true && !before.enabled ? { cursorAt: now } : {}),
@@ -122,10 +143,10 @@ export class AlertRulesService {
           },
         });
         if (before.enabled && !after.enabled) await this.closeOpen(tx, after, now, 'rule_disabled', false);
-        await this.record(tx, p, 'alert_rule.update', id, view(before), view(after));
+        await this.record(tx, p, 'alert_rule.update', id, this.view(before), this.view(after));
         return after;
       });
-      return { ...view(rule), ...(patch.rotateSecret ? { secret: rule.secret } : {}) };
+      return { ...this.view(rule), ...(patch.rotateSecret && secret !== undefined ? { secret } : {}) };
     } catch (e) {
       if (isUniqueViolation(e)) throw AlertErrors.ruleNameTaken();
       throw e;
@@ -140,7 +161,7 @@ export class AlertRulesService {
       await this.closeOpen(tx, rule, new Date(), 'rule_deleted', true);
       await tx.alertDelivery.updateMany({ where: { ruleId: id, status: 'pending' }, data: { status: 'dead', lastError: 'rule deleted' } });
       await tx.alertRule.delete({ where: { id } });
-      await this.record(tx, p, 'alert_rule.delete', id, view(rule), undefined);
+      await this.record(tx, p, 'alert_rule.delete', id, this.view(rule), undefined);
     });
     return { id, deleted: true };
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ipv6Groups, isPublicAddress } from './webhook-address.js';
+import { assertWebhookUrlAllowed, WebhookForbiddenError } from './webhook-target.js';
 
 describe('isPublicAddress', () => {
   it.each([
@@ -22,6 +23,9 @@ describe('isPublicAddress', () => {
     '::ffff:7f00:1',
     '::ffff:10.0.0.1',
     '::127.0.0.1',
+    '::ffff:0:127.0.0.1',
+    '::ffff:0:8.8.8.8',
+    '::ffff:0:7f00:1',
     'fe80::1',
     'fe80::1%eth0',
     'fc00::1',
@@ -57,5 +61,18 @@ describe('ipv6Groups', () => {
     expect(ipv6Groups('::ffff:127.0.0.1')).toEqual([0, 0, 0, 0, 0, 0xffff, 0x7f00, 1]);
     expect(ipv6Groups('1:2:3:4:5:6:7:8')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(ipv6Groups('10.0.0.1')).toBeNull();
+  });
+});
+
+describe('webhook URLs with an IPv4-translated address (::ffff:0:0:0/96)', () => {
+  it.each(['http://[::ffff:0:127.0.0.1]/', 'http://[::ffff:0:a9fe:a9fe]/latest/meta-data', 'https://[0:0:0:0:ffff:0:a00:1]:8443/'])(
+    'refuses %s',
+    async (url) => {
+      await expect(assertWebhookUrlAllowed(url, false)).rejects.toBeInstanceOf(WebhookForbiddenError);
+    },
+  );
+
+  it('still allows a public address', async () => {
+    await expect(assertWebhookUrlAllowed('http://[2606:4700:4700::1111]/hook', false)).resolves.toBeUndefined();
   });
 });

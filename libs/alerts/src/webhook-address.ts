@@ -4,7 +4,7 @@ import { BlockList, isIP, isIPv4 } from 'node:net';
  * Which addresses an alert webhook may reach: public unicast only. Everything a request forger
  * would aim at is refused: loopback, private (RFC 1918, ULA), link-local (cloud metadata at
  * 169.254.169.254), CGNAT, multicast, reserved and documentation ranges, and IPv6 forms that embed
- * an IPv4 address (mapped, compatible, NAT64, 6to4, Teredo), judged by the embedded address or
+ * an IPv4 address (mapped, compatible, translated, NAT64, 6to4, Teredo), judged by the embedded address or
  * refused outright. Pure: no DNS here (webhook-target.ts resolves and calls this per address).
  */
 
@@ -29,6 +29,7 @@ const V4_BLOCKED: [string, number][] = [
 const V6_BLOCKED: [string, number][] = [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT, RFC 2765): ::ffff:0:a.b.c.d, never public
   ['64:ff9b::', 96], // NAT64
   ['64:ff9b:1::', 48], // local-use NAT64
   ['100::', 64], // discard-only

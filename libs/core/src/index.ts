@@ -17,3 +17,4 @@ export * from './paths.js';
 export { Prisma } from './db/generated/prisma/client.js';
 export type * from './db/generated/prisma/models.js';
 export * from './db/generated/prisma/enums.js';
+export * from './secrets/secret-box.js';

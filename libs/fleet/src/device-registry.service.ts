@@ -38,7 +38,13 @@ export interface DeviceRow {
   dailyQuota: number;
 }
 
-export type DeviceView = Omit<DeviceRow, 'tags'> & { tags: string[]; claimed: boolean; online: boolean };
+/** `claimCode` is null for viewer keys: the code makes its holder the device's paid owner. */
+export type DeviceView = Omit<DeviceRow, 'tags' | 'claimCode'> & {
+  tags: string[];
+  claimCode: string | null;
+  claimed: boolean;
+  online: boolean;
+};
 
 const SELECT = Prisma.sql`
   SELECT d."id", d."manufacturerId", d."modelId", m."name" AS "model", d."attestationKeyId", d."serial", d."publicKey",
@@ -47,9 +53,10 @@ const SELECT = Prisma.sql`
          d."tags", d."policy", d."consecutiveValid", d."quarantineCount", d."quarantinedAt", d."dailyQuota"
     FROM "Device" d JOIN "DeviceModel" m ON m."id" = d."modelId"`;
 
-export function deviceView(r: DeviceRow, now = Date.now()): DeviceView {
+export function deviceView(r: DeviceRow, now = Date.now(), role: ManufacturerPrincipal['role'] = 'admin'): DeviceView {
   return {
     ...r,
+    claimCode: role === 'admin' ? r.claimCode : null,
     tags: r.tags ?? [],
     reputation: Math.round(r.reputation * 1000) / 1000,
     claimed: r.ownerId !== null,
@@ -94,7 +101,7 @@ export class DeviceRegistryService {
     const page = rows.slice(0, q.limit);
     const last = page.at(-1);
     return {
-      devices: page.map((r) => deviceView(r, now.getTime())),
+      devices: page.map((r) => deviceView(r, now.getTime(), p.role)),
       nextCursor:
         rows.length > q.limit && last
           ? encodeKeyset({ sort: q.sort, order: q.order, value: keysetValue(q.sort, last), id: last.id })
@@ -118,7 +125,12 @@ export class DeviceRegistryService {
     ]);
     const layers = { model: readOverride(model.policy), group: readOverride(group?.policy), device: readOverride(r.policy) };
     const effectivePolicy: WorkPolicy = mergePolicy(model.batchSize, layers);
-    return { device: deviceView(r), group: group ? { id: group.id, name: group.name } : null, effectivePolicy, policyLayers: layers };
+    return {
+      device: deviceView(r, Date.now(), p.role),
+      group: group ? { id: group.id, name: group.name } : null,
+      effectivePolicy,
+      policyLayers: layers,
+    };
   }
 
   /** Time zone, group, tags (replaced) and policy override (null clears) of one device. */

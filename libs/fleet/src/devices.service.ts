@@ -74,12 +74,11 @@ export class DevicesService {
     const attestation = await this.repo.attestationKey(cert.attestationKey);
     if (!attestation) throw FleetErrors.attestationKeyUnknown();
     if (attestation.revokedAt) throw FleetErrors.attestationKeyRevoked();
-    const model = await this.repo.modelByName(cert.model);
-    if (!model) throw FleetErrors.modelUnknown();
-    if (model.manufacturerId !== attestation.manufacturerId) throw FleetErrors.attestationKeyMismatch();
+    const model = await this.repo.modelByName(attestation.manufacturerId, cert.model);
+    if (!model) throw (await this.repo.modelNameExists(cert.model)) ? FleetErrors.attestationKeyMismatch() : FleetErrors.modelUnknown();
     const manufacturer = await this.repo.manufacturer(model.manufacturerId);
     if (manufacturer?.status !== 'active') throw FleetErrors.manufacturerSuspended();
-    const bySerial = await this.repo.deviceBySerial(cert.serial);
+    const bySerial = await this.repo.deviceBySerial(model.manufacturerId, cert.serial);
     if (bySerial) {
       // The serial bound to this very key is a concurrent enroll that committed first (idempotent).
       const raced = bySerial.publicKey === requestKey ? await this.repo.deviceContextByKey(requestKey) : null;

@@ -20,6 +20,13 @@ export const FleetErrors = {
   operatorKeyInvalid: () => new DomainError('AUTH.OPERATOR_KEY_INVALID', 'unauthorized', 'missing or wrong operator key'),
   forbiddenRole: () => new DomainError('AUTH.ROLE_FORBIDDEN', 'forbidden', 'this key may not do that'),
   nameTaken: (what: string) => new DomainError(`${what.toUpperCase()}.NAME_TAKEN`, 'conflict', `${what} name is already taken`),
+  attestationProofInvalid: (details?: Record<string, unknown>) =>
+    new DomainError(
+      'ATTESTATION_KEY.PROOF_INVALID',
+      'unprocessable',
+      "proof is not this key's signature over the challenge of this manufacturer (docs/fleet-api.md)",
+      details,
+    ),
   attestationKeyTaken: () => new DomainError('ATTESTATION_KEY.TAKEN', 'conflict', 'attestation key is already registered'),
   notFound: (what: string, details?: Record<string, unknown>) =>
     new DomainError(`${what.toUpperCase()}.NOT_FOUND`, 'not_found', `${what.replaceAll('_', ' ')} not found`, details),

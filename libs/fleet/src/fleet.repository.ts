@@ -101,16 +101,23 @@ export class FleetRepository {
     return this.db.attestationKey.findUnique({ where: { publicKey } });
   }
 
-  modelByName(name: string) {
-    return this.db.deviceModel.findUnique({ where: { name } });
+  /** Model names are unique per manufacturer: the name is looked up under the attestation key's maker. */
+  modelByName(manufacturerId: string, name: string) {
+    return this.db.deviceModel.findUnique({ where: { manufacturerId_name: { manufacturerId, name } } });
+  }
+
+  /** Whether any manufacturer has a model of this name (tells a mismatched key from an unknown model). */
+  async modelNameExists(name: string): Promise<boolean> {
+    return (await this.db.deviceModel.count({ where: { name } })) > 0;
   }
 
   manufacturer(id: string) {
     return this.db.manufacturer.findUnique({ where: { id } });
   }
 
-  deviceBySerial(serial: string) {
-    return this.db.device.findUnique({ where: { serial } });
+  /** Serials are unique per manufacturer, so no tenant can squat another maker's serials. */
+  deviceBySerial(manufacturerId: string, serial: string) {
+    return this.db.device.findUnique({ where: { manufacturerId_serial: { manufacturerId, serial } } });
   }
 
   /**

@@ -25,8 +25,7 @@ export class OwnersService {
    * Claims the device showing `claimCode`. Without a token a new owner is made and its token is
    * returned once; with one the device joins that owner. Claiming one's own device again is a no-op.
    */
-  async claim(claimCode: string, token: string | undefined) {
-    const existingOwner = token === undefined ? null : await this.authenticate(token);
+  async claim(claimCode: string, existingOwner: { id: string } | null) {
     const device = await this.db.device.findUnique({ where: { claimCode } });
     if (!device || device.status === 'revoked') throw FleetErrors.claimCodeUnknown();
     if (device.ownerId && device.ownerId !== existingOwner?.id) throw FleetErrors.alreadyClaimed();

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { AuditService, type Actor } from '@idlemint/audit';
 import { CONFIG, PrismaService, isUniqueViolation, newId, newSecret, type Config } from '@idlemint/core';
-import type { ApiRoleName } from '@idlemint/protocol';
+import { ed25519VerifyHex } from '@idlemint/crypto';
+import { attestationKeyProofString, type ApiRoleName } from '@idlemint/protocol';
 import { TtlCache } from './device-cache.js';
 import { FleetErrors } from './fleet.errors.js';
 
@@ -93,8 +94,17 @@ export class TenantsService {
     }
   }
 
-  async addAttestationKey(p: ManufacturerPrincipal, publicKey: string) {
+  /**
+   * Registers an attestation key once its holder proved it holds the private half: `proof` is the
+   * key's signature over attestationKeyProofString(this manufacturer, key) (422 otherwise), so no
+   * tenant can register, and then enroll the devices of, another maker's factory key.
+   */
+  async addAttestationKey(p: ManufacturerPrincipal, publicKey: string, proof: string) {
     assertAdmin(p);
+    const challenge = attestationKeyProofString(p.manufacturerId, publicKey);
+    if (!ed25519VerifyHex(publicKey, challenge, proof)) {
+      throw FleetErrors.attestationProofInvalid({ manufacturerId: p.manufacturerId, challenge });
+    }
     try {
       return await this.db.$transaction(async (tx) => {
         const key = await tx.attestationKey.create({ data: { id: newId(), manufacturerId: p.manufacturerId, publicKey } });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '@idlemint/audit';
-import { CONFIG, PlatformKeys, PrismaService, newId, type Config } from '@idlemint/core';
+import { CONFIG, PLATFORM_KEY_SEED, PlatformKeys, PrismaService, SecretBox, newId, type Config } from '@idlemint/core';
 import { ed25519FromSeed, ed25519Generate } from '@idlemint/crypto';
 import { NODE_PLATFORM_KEYS_PATH, NodeClient, NodeRequestError, type NodeKeyAnnouncement, type NodeKeysAnswer } from '@idlemint/protocol';
 import { NodesErrors } from './nodes.errors.js';
@@ -54,7 +54,12 @@ export class PlatformKeyRotation {
     private readonly keys: PlatformKeys,
     private readonly audit: AuditService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.box = SecretBox.fromConfig(config);
+  }
+
+  /** Generated seeds are stored sealed (envelope encryption, DATA_ENCRYPTION_KEY). */
+  private readonly box: SecretBox;
 
   async list(): Promise<PlatformKeyView[]> {
     const rows = await this.db.platformKey.findMany({ orderBy: { createdAt: 'desc' } });
@@ -187,11 +192,13 @@ export class PlatformKeyRotation {
 
   private createPending(): Promise<KeyRow> {
     const pair = ed25519Generate();
-    return this.db.platformKey.create({ data: { id: newId(), publicKey: pair.publicKey, seed: pair.secretKey, status: 'pending' } });
+    return this.db.platformKey.create({
+      data: { id: newId(), publicKey: pair.publicKey, seed: this.box.seal(PLATFORM_KEY_SEED, pair.secretKey), status: 'pending' },
+    });
   }
 
   private seedOf(row: KeyRow): string {
-    return row.seed ?? this.config.PLATFORM_SIGNING_KEY;
+    return row.seed === null ? this.config.PLATFORM_SIGNING_KEY : this.box.open(PLATFORM_KEY_SEED, row.seed);
   }
 
   /** Runs `fn` while holding the rotation lock (a transaction holds it; `fn` writes on its own). */

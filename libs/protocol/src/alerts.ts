@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { containsNul, NUL_MESSAGE, webUrl, text } from './text.js';
 
 /**
  * Alerts API contracts (docs/alerts.md): rules per manufacturer, each a condition over its fleet
@@ -44,7 +45,7 @@ const name = z
   .min(1)
   .max(100)
   .regex(/^[A-Za-z0-9 ._:-]+$/, 'letters, digits, space and ._:-');
-const webhookUrl = z.url({ protocol: /^https?$/ }).max(2048);
+const webhookUrl = webUrl().max(2048);
 const secret = z
   .string()
   .min(16)
@@ -74,7 +75,10 @@ export type CreateAlertRule = z.output<typeof createAlertRuleSchema>;
 export const updateAlertRuleSchema = z
   .strictObject({
     name: name.optional(),
-    params: z.record(z.string(), z.unknown()).optional(),
+    params: z
+      .record(text(), z.unknown())
+      .refine((v) => !containsNul(v), NUL_MESSAGE)
+      .optional(),
     webhookUrl: webhookUrl.optional(),
     secret: secret.optional(),
     /** Generate a new secret, shown once in the answer. */

@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { NAME_RE, hex } from './device.js';
+import { webUrl } from './text.js';
 
 /** Bodies of the operator, manufacturer and owner APIs. Strict: unknown fields are refused. */
 export const createManufacturerSchema = z.strictObject({ name: z.string().regex(NAME_RE) });
 export const createNodeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/),
-  url: z.url({ protocol: /^https?$/ }),
+  url: webUrl(),
 });
-export const attestationKeySchema = z.strictObject({ publicKey: hex(32) });
+/** `proof`: Ed25519 by the key over attestationKeyProofString(manufacturerId, publicKey). */
+export const attestationKeySchema = z.strictObject({ publicKey: hex(32), proof: hex(64) });
 export const deviceModelSchema = z.strictObject({
   name: z.string().regex(NAME_RE),
   deviceClass: z.string().regex(/^[a-z0-9-]{1,32}$/),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { text } from './text.js';
 
 /**
  * Device protocol v1 (docs/protocol/device-v1.md, the firmware contract). Schemas and signing
@@ -35,7 +36,7 @@ export type EnrollBody = z.infer<typeof enrollBodySchema>;
 
 export const heartbeatBodySchema = z.strictObject({
   idle: z.boolean(),
-  firmware: z.string().min(1).max(32),
+  firmware: text().min(1).max(32),
   uptimeS: z.number().int().nonnegative(),
   metrics: z
     .strictObject({
@@ -58,8 +59,8 @@ export type ClaimBody = z.infer<typeof claimBodySchema>;
 
 /** Shape only; lengths and encodings are judged by the device (a malformed item is "invalid"). */
 export const resultBodySchema = z.strictObject({
-  verdicts: z.string().max(8192),
-  resultSignature: z.string().max(256),
+  verdicts: text().max(8192),
+  resultSignature: text().max(256),
 });
 export type ResultBody = z.infer<typeof resultBodySchema>;
 

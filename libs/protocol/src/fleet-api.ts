@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NAME_RE } from './device.js';
+import { text } from './text.js';
 
 /**
  * Fleet management contracts of the manufacturer and operator APIs (docs/fleet-api.md): device
@@ -56,7 +57,7 @@ export const deviceFilterSchema = z.strictObject({
   status: z.array(z.enum(DEVICE_STATUSES)).min(1).max(4).optional(),
   /** Model names. */
   model: z.array(z.string().regex(NAME_RE)).min(1).max(50).optional(),
-  firmware: z.array(z.string().min(1).max(32)).min(1).max(50).optional(),
+  firmware: z.array(text().min(1).max(32)).min(1).max(50).optional(),
   /** Group ids; "none" matches devices in no group. */
   group: z
     .array(z.union([ulid, z.literal('none')]))
@@ -77,7 +78,7 @@ export type DeviceFilter = z.infer<typeof deviceFilterSchema>;
 /** `a,b` or repeated `x=a&x=b` in a query string. */
 const csv = <T extends z.ZodType>(item: T, max: number) =>
   z
-    .union([z.string(), z.array(z.string())])
+    .union([text(), z.array(text())])
     .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter((s) => s !== ''))
     .pipe(z.array(item).min(1).max(max) as unknown as z.ZodType<z.output<T>[], string[]>);
 const queryBool = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -93,7 +94,7 @@ export const deviceListQuerySchema = z
   .strictObject({
     status: csv(z.enum(DEVICE_STATUSES), 4).optional(),
     model: csv(z.string().regex(NAME_RE), 50).optional(),
-    firmware: csv(z.string().min(1).max(32), 50).optional(),
+    firmware: csv(text().min(1).max(32), 50).optional(),
     group: csv(z.union([ulid, z.literal('none')]), 50).optional(),
     tag: csv(z.string().regex(TAG_RE), 10).optional(),
     lastSeenBefore: isoUtc.optional(),
@@ -105,20 +106,20 @@ export const deviceListQuerySchema = z
     sort: z.enum(DEVICE_SORTS).default('enrolledAt'),
     order: z.enum(['asc', 'desc']).default('desc'),
     limit: z.coerce.number().int().min(1).max(500).default(50),
-    cursor: z.string().min(1).max(512).optional(),
+    cursor: text().min(1).max(512).optional(),
   })
   .transform(({ sort, order, limit, cursor, ...filter }) => ({ filter: filter as DeviceFilter, sort, order, limit, cursor }));
 export type DeviceListQuery = z.output<typeof deviceListQuerySchema>;
 
 export const pageQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: text().min(1).max(512).optional(),
 });
 export type PageQuery = z.infer<typeof pageQuerySchema>;
 
 export const auditQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(50),
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: text().min(1).max(512).optional(),
   action: z
     .string()
     .regex(/^[a-z0-9._-]{1,64}$/)

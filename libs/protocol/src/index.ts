@@ -9,3 +9,5 @@ export * from './alerts.js';
 export * from './operator-api.js';
 export * from './fleet-api.js';
 export * from './cursor.js';
+export * from './attestation-proof.js';
+export * from './text.js';

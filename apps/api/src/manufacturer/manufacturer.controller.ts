@@ -68,12 +68,12 @@ export class ManufacturerController {
   }
 
   @Post('attestation-keys')
-  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.attestationKeyTaken())
+  @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.attestationProofInvalid(), FleetErrors.attestationKeyTaken())
   addAttestationKey(
     @Principal() p: ManufacturerPrincipal,
     @Body(new ZodPipe(attestationKeySchema)) body: z.infer<typeof attestationKeySchema>,
   ) {
-    return this.tenants.addAttestationKey(p, body.publicKey);
+    return this.tenants.addAttestationKey(p, body.publicKey, body.proof);
   }
 
   @Get('attestation-keys')

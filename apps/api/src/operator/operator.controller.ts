@@ -1,12 +1,14 @@
-import { Body, Controller, Get, Headers, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Post, Query, UseGuards } from '@nestjs/common';
 import { ZodPipe } from '@idlemint/core';
 import { TenantsService } from '@idlemint/fleet';
 import { PayoutsService, ReconciliationService } from '@idlemint/payouts';
 import { createManufacturerSchema, createNodeSchema, payoutStatusQuerySchema } from '@idlemint/protocol';
 import type { z } from 'zod';
+import { OperatorAuthGuard } from '../common/auth.js';
 
 /** Operator API: onboarding manufacturers, trusted nodes, payouts and reconciliation. */
 @Controller('operator/v1')
+@UseGuards(OperatorAuthGuard)
 export class OperatorController {
   constructor(
     private readonly tenants: TenantsService,
@@ -16,42 +18,28 @@ export class OperatorController {
 
   /** Creates a manufacturer; its admin API key is in the answer and never shown again. */
   @Post('manufacturers')
-  async createManufacturer(
-    @Headers('x-operator-key') key: string | undefined,
-    @Body(new ZodPipe(createManufacturerSchema)) body: z.infer<typeof createManufacturerSchema>,
-  ) {
-    this.tenants.assertOperator(key);
+  async createManufacturer(@Body(new ZodPipe(createManufacturerSchema)) body: z.infer<typeof createManufacturerSchema>) {
     const { manufacturer, apiKey } = await this.tenants.createManufacturer(body.name);
     return { id: manufacturer.id, name: manufacturer.name, status: manufacturer.status, apiKey };
   }
 
   @Post('nodes')
-  async addNode(
-    @Headers('x-operator-key') key: string | undefined,
-    @Body(new ZodPipe(createNodeSchema)) body: z.infer<typeof createNodeSchema>,
-  ) {
-    this.tenants.assertOperator(key);
+  async addNode(@Body(new ZodPipe(createNodeSchema)) body: z.infer<typeof createNodeSchema>) {
     return nodeView(await this.tenants.addNode(body));
   }
 
   @Get('nodes')
-  async nodes(@Headers('x-operator-key') key: string | undefined) {
-    this.tenants.assertOperator(key);
+  async nodes() {
     return { nodes: (await this.tenants.listNodes()).map(nodeView) };
   }
 
   @Get('payouts')
-  async listPayouts(
-    @Headers('x-operator-key') key: string | undefined,
-    @Query(new ZodPipe(payoutStatusQuerySchema, 'REQUEST.INVALID_QUERY')) q: z.infer<typeof payoutStatusQuerySchema>,
-  ) {
-    this.tenants.assertOperator(key);
+  async listPayouts(@Query(new ZodPipe(payoutStatusQuerySchema, 'REQUEST.INVALID_QUERY')) q: z.infer<typeof payoutStatusQuerySchema>) {
     return { payouts: await this.payouts.listByStatus(q.status) };
   }
 
   @Get('reconciliation')
-  async reconcile(@Headers('x-operator-key') key: string | undefined) {
-    this.tenants.assertOperator(key);
+  async reconcile() {
     return this.reconciliation.reconcile();
   }
 }

@@ -1,49 +1,59 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Put, Req, UseGuards } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ZodPipe } from '@idlemint/core';
 import { OwnersService } from '@idlemint/fleet';
 import { Accounts, LedgerService } from '@idlemint/ledger';
 import { claimDeviceSchema, payoutAddressSchema } from '@idlemint/protocol';
 import type { z } from 'zod';
+import { Owner, OwnerAuthGuard, OwnerOptional, type OwnerPrincipal } from '../common/auth.js';
+import { AuthFailures } from '../http/auth-failures.js';
 
-const bearer = (h: string | undefined) => (h?.startsWith('Bearer ') ? h.slice(7) : undefined);
-
-/** Owner endpoints: claim an appliance with its code, set a payout address, read earnings. */
+/**
+ * Owner endpoints: claim an appliance with its code, set a payout address, read earnings. The
+ * token is checked (OwnerAuthGuard) before the body is looked at.
+ */
 @Controller('owner/v1')
+@UseGuards(OwnerAuthGuard)
 export class OwnerController {
   constructor(
     private readonly owners: OwnersService,
     private readonly ledger: LedgerService,
+    private readonly failures: AuthFailures,
   ) {}
 
-  /** Without a token a new owner is created and its token returned once. */
+  /** Without a token a new owner is created and its token returned once. An unknown code counts as a failed authentication. */
   @Post('claim')
   @HttpCode(201)
-  claim(@Headers('authorization') auth: string | undefined, @Body(new ZodPipe(claimDeviceSchema)) body: z.infer<typeof claimDeviceSchema>) {
-    return this.owners.claim(body.claimCode, auth === undefined ? undefined : (bearer(auth) ?? ''));
+  @OwnerOptional()
+  claim(
+    @Req() req: FastifyRequest,
+    @Owner() owner: OwnerPrincipal | null,
+    @Body(new ZodPipe(claimDeviceSchema)) body: z.infer<typeof claimDeviceSchema>,
+  ) {
+    return this.failures.guard(req.ip, () => this.owners.claim(body.claimCode, owner), ['OWNER.CLAIM_CODE_UNKNOWN']);
   }
 
   @Put('payout-address')
   async setAddress(
-    @Headers('authorization') auth: string | undefined,
+    @Owner() owner: OwnerPrincipal | null,
     @Body(new ZodPipe(payoutAddressSchema)) body: z.infer<typeof payoutAddressSchema>,
   ) {
-    const owner = await this.owners.authenticate(bearer(auth));
-    const o = await this.owners.setPayoutAddress(owner.id, body.address);
+    const o = await this.owners.setPayoutAddress(owner!.id, body.address);
     return { ownerId: o.id, payoutAddress: o.payoutAddress };
   }
 
   /** Balance per device and the latest ledger lines, each with the reason it is what it is. */
   @Get('earnings')
-  async earnings(@Headers('authorization') auth: string | undefined) {
-    const owner = await this.owners.authenticate(bearer(auth));
-    const devices = await this.owners.devicesOf(owner.id);
+  async earnings(@Owner() owner: OwnerPrincipal | null) {
+    const { id, payoutsHaltedAt } = owner!;
+    const devices = await this.owners.devicesOf(id);
     const lines = await this.ledger.lines(
       devices.map((d) => Accounts.device(d.id)),
       100,
     );
     return {
-      ownerId: owner.id,
-      payoutsHalted: owner.payoutsHaltedAt !== null,
+      ownerId: id,
+      payoutsHalted: payoutsHaltedAt !== null,
       devices,
       lines: lines.map((l) => ({ account: l.code, amount: l.amount, kind: l.kind, why: `${l.entryMemo}: ${l.memo}`, at: l.createdAt })),
     };

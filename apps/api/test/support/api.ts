@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Config } from '@idlemint/core';
 import { ed25519Generate, type Ed25519KeyPair } from '@idlemint/crypto';
+import { attestationKeyRegistration } from '@idlemint/protocol';
 import { dropRedisKeys, redisPatterns, testConfig } from '../../../../test/support/scratch.js';
 import { createApiApp } from '../../src/main.js';
 
@@ -55,7 +56,7 @@ export interface TestManufacturer {
 export async function createManufacturer(base: string, attestation: Ed25519KeyPair = ed25519Generate()): Promise<TestManufacturer> {
   const m = await postJson(base, '/operator/v1/manufacturers', { name: unique('mfr') }, { 'x-operator-key': OPERATOR_KEY });
   const apiKey = m.apiKey as string;
-  await postJson(base, '/manufacturer/v1/attestation-keys', { publicKey: attestation.publicKey }, { 'x-api-key': apiKey });
+  await postJson(base, '/manufacturer/v1/attestation-keys', attestationKeyRegistration(attestation.secretKey, m.id as string), { 'x-api-key': apiKey });
   return { id: m.id as string, apiKey, attestation };
 }
 

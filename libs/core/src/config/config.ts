@@ -4,6 +4,18 @@ import { z } from 'zod';
  * Every setting of every process, parsed and validated once at start. Nothing else reads
  * process.env: a process gets its Config from here (or, in tests, from `parseConfig`).
  */
+/**
+ * Secrets with a public default, fine on a developer's machine. With NODE_ENV=production the
+ * process refuses to start while any of them is missing or still its default (parseConfig).
+ */
+export const DEV_SECRETS = {
+  OPERATOR_KEY: 'dev-operator-key-change-me',
+  PLATFORM_SIGNING_KEY: 'a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6',
+  DATA_ENCRYPTION_KEY: '5d1f0c6e3b9a48f27e0d4c1b8a6f3e2d9c7b5a4f1e0d3c2b6a9f8e7d4c1b0a3f',
+} as const;
+/** Defaults shipped earlier (docker-compose.yml) that are public too. */
+const PUBLIC_SECRETS = new Set<string>([...Object.values(DEV_SECRETS), 'change-me-operator-key']);
+
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'expected 32 bytes of lowercase hex');
 const int = (d: number) => z.coerce.number().int().nonnegative().default(d);
 const bigint = (d: string) =>
@@ -36,9 +48,18 @@ export const configSchema = z.object({
     .default('')
     .transform((v): boolean | string => (v === '' || v === 'false' ? false : v === 'true' ? true : v)),
   API_PORT: int(3000),
-  OPERATOR_KEY: z.string().min(16).default('dev-operator-key-change-me'),
+  OPERATOR_KEY: z.string().min(16).default(DEV_SECRETS.OPERATOR_KEY),
   /** Ed25519 seed the platform signs relayed units and payout requests with. */
-  PLATFORM_SIGNING_KEY: hex32.default('a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6'),
+  PLATFORM_SIGNING_KEY: hex32.default(DEV_SECRETS.PLATFORM_SIGNING_KEY),
+  /**
+   * Key (32 bytes hex, AES-256-GCM) that wraps the data keys of secrets stored in the database
+   * (webhook secrets, rotated platform key seeds), and its id, stored beside each ciphertext.
+   */
+  DATA_ENCRYPTION_KEY: hex32.default(DEV_SECRETS.DATA_ENCRYPTION_KEY),
+  DATA_ENCRYPTION_KEY_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .default('config-1'),
   DEVICE_CLOCK_SKEW_MS: int(60_000),
   LEASE_MS: int(30_000),
   /**
@@ -109,6 +130,12 @@ export const configSchema = z.object({
   /** Requests per minute for each manufacturer API key and each owner token (429 RATE.LIMITED beyond). */
   MANUFACTURER_RATE_PER_MIN: int(600),
   OWNER_RATE_PER_MIN: int(120),
+  /** Requests per minute for the operator key. */
+  OPERATOR_RATE_PER_MIN: int(6_000),
+  /** Per client IP: requests a minute without a credential (operator, manufacturer, owner routes). */
+  ANON_RATE_PER_MIN: int(300),
+  /** Per client IP: failed authentications (keys, tokens, claim codes) a minute before it gets 429. */
+  AUTH_FAILURES_PER_MIN: int(30),
   /** How often the worker evaluates every enabled alert rule. */
   ALERTS_EVERY_MS: int(30_000),
   /** Webhook delivery attempts per alert event, with exponential backoff from ALERT_BACKOFF_MS. */
@@ -125,6 +152,17 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 
 export function parseConfig(env: Record<string, string | undefined>): Config {
+  if (env.NODE_ENV === 'production') {
+    const bad = (Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]).filter((k) => {
+      const v = env[k];
+      return v === undefined || v.trim() === '' || PUBLIC_SECRETS.has(v);
+    });
+    if (bad.length > 0) {
+      throw new Error(
+        `invalid configuration: NODE_ENV=production needs a secret of your own in ${bad.join(', ')} (missing or a public default)`,
+      );
+    }
+  }
   const result = configSchema.safeParse(env);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);

@@ -8,6 +8,9 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'REQUEST.INVALID_JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'REQUEST.INVALID_CONTENT_LENGTH' },
+  // Refused by the router before any handler (createApiApp's frameworkErrors).
+  FST_ERR_BAD_URL: { status: 400, code: 'REQUEST.BAD_URL' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'REQUEST.URI_TOO_LONG' },
 };
 
 /** Nest's own HTTP exceptions (Fastify errors arrive wrapped in them), by status. */

@@ -1,6 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CONFIG, type Config } from '../config/config.js';
 import { PrismaService } from '../db/prisma.service.js';
+import { SecretBox, type SecretPurpose } from '../secrets/secret-box.js';
+
+/** Rotated seeds are stored sealed with this purpose (SecretBox). */
+export const PLATFORM_KEY_SEED: SecretPurpose = 'platform-key-seed';
 
 /** How long a process keeps using the key it last read (a rotation's overlap must be longer). */
 export const PLATFORM_KEY_CACHE_MS = 2_000;
@@ -14,11 +18,14 @@ export const PLATFORM_KEY_CACHE_MS = 2_000;
 @Injectable()
 export class PlatformKeys {
   private cached?: { seed: string; until: number };
+  private readonly box: SecretBox;
 
   constructor(
     private readonly db: PrismaService,
     @Inject(CONFIG) private readonly config: Config,
-  ) {}
+  ) {
+    this.box = SecretBox.fromConfig(config);
+  }
 
   async currentSeed(): Promise<string> {
     const now = Date.now();
@@ -28,7 +35,7 @@ export class PlatformKeys {
       orderBy: [{ activeFrom: 'desc' }, { createdAt: 'desc' }],
       select: { seed: true },
     });
-    const seed = key?.seed ?? this.config.PLATFORM_SIGNING_KEY;
+    const seed = key?.seed ? this.box.open(PLATFORM_KEY_SEED, key.seed) : this.config.PLATFORM_SIGNING_KEY;
     this.cached = { seed, until: now + PLATFORM_KEY_CACHE_MS };
     return seed;
   }
