@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
 import { AuditModule } from '@idlemint/audit';
-import { ConfigModule, DbModule, RedisModule, type Config } from '@idlemint/core';
+import { ConfigModule, DbModule, MetricsModule, RedisModule, type Config } from '@idlemint/core';
 import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { NodesModule } from '@idlemint/nodes';
@@ -26,6 +26,8 @@ import { OperatorNodesController } from './operator/operator-nodes.controller.js
 import { OperatorPayoutsController } from './operator/operator-payouts.controller.js';
 import { OperatorQueuesController } from './operator/operator-queues.controller.js';
 import { OperatorController } from './operator/operator.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { QueueMetrics } from './metrics/queue-metrics.js';
 import { OwnerController } from './owner/owner.controller.js';
 
 /** The HTTP process: operator, manufacturer and owner APIs and the device gateway. It only enqueues. */
@@ -46,6 +48,7 @@ export class ApiModule {
         AuditModule,
         AlertsModule,
         NodesModule,
+        MetricsModule.forRoot('api'),
       ],
       controllers: [
         GatewayController,
@@ -60,6 +63,7 @@ export class ApiModule {
         OperatorNodesController,
         OperatorQueuesController,
         OperatorPayoutsController,
+        MetricsController,
       ],
       providers: [
         DeviceAuthGuard,
@@ -68,6 +72,7 @@ export class ApiModule {
         OperatorAuthGuard,
         DeviceDetailService,
         QueueRegistry,
+        QueueMetrics,
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ErrorFilter, parseConfig, type Config } from '@idlemint/core';
+import { createLogger, ErrorFilter, Metrics, observeHttp, parseConfig, PinoNestLogger, requestIdOf, type Config } from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
@@ -13,12 +13,14 @@ import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
  * anything (no database, no Redis): enough for the OpenAPI document (scripts/openapi.ts).
  */
 export async function createApiApp(config: Config, { preview = false }: { preview?: boolean } = {}): Promise<NestFastifyApplication> {
+  const log = createLogger(config, 'api');
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
-    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT }),
-    { rawBody: true, preview, logger: config.LOG_LEVEL === 'silent' ? false : ['log', 'warn', 'error'] },
+    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT, genReqId: requestIdOf }),
+    { rawBody: true, preview, logger: new PinoNestLogger(log) },
   );
   app.useGlobalFilters(new ErrorFilter());
+  if (!preview) observeHttp(app.getHttpAdapter().getInstance(), log, app.get(Metrics));
   app.enableShutdownHooks();
   if (!preview) {
     setupDocs(app, buildOpenApiDocument(app));
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const app = await createApiApp(config);
   await app.listen(config.API_PORT, config.API_HOST);
-  console.log(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);
+  createLogger(config, 'api').info(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);
 }
 
 if (require.main === module) {

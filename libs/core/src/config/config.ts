@@ -27,6 +27,10 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().default('idlemint:'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: int(3000),
+  /** Address the worker's Prometheus endpoint binds to (the api serves /metrics on API_PORT behind the operator key). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Port of the worker's `GET /metrics` (0: any free port, logged at start). */
+  WORKER_METRICS_PORT: int(9464),
   OPERATOR_KEY: z.string().min(16).default('dev-operator-key-change-me'),
   /** Ed25519 seed the platform signs relayed units and payout requests with. */
   PLATFORM_SIGNING_KEY: hex32.default('a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6'),
