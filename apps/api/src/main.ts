@@ -1,7 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createLogger, ErrorFilter, Metrics, observeHttp, parseConfig, PinoNestLogger, requestIdOf, type Config } from '@idlemint/core';
+import {
+  clientErrorHandler,
+  createLogger,
+  ErrorFilter,
+  frameworkErrors,
+  Metrics,
+  observeHttp,
+  parseConfig,
+  PinoNestLogger,
+  requestIdOf,
+  type Config,
+} from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
@@ -16,7 +27,7 @@ export async function createApiApp(config: Config, { preview = false }: { previe
   const log = createLogger(config, 'api');
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
-    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT, genReqId: requestIdOf }),
+    new FastifyAdapter({ bodyLimit: DEVICE_BODY_LIMIT, genReqId: requestIdOf, frameworkErrors, clientErrorHandler }),
     { rawBody: true, preview, logger: new PinoNestLogger(log) },
   );
   app.useGlobalFilters(new ErrorFilter());

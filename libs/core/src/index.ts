@@ -13,6 +13,7 @@ export * from './http/error.filter.js';
 export * from './http/zod.pipe.js';
 export * from './http/openapi.decorators.js';
 export * from './http/observe.js';
+export * from './http/framework-errors.js';
 export * from './logging/logger.js';
 export * from './metrics/metrics.js';
 export * from './metrics/platform-stats.js';

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Post, Put } from '@nestjs/common';
-import { ZodPipe } from '@idlemint/core';
-import { OwnersService } from '@idlemint/fleet';
+import { ApiErrors, ZodPipe } from '@idlemint/core';
+import { FleetErrors, OwnersService } from '@idlemint/fleet';
 import { Accounts, LedgerService } from '@idlemint/ledger';
 import { claimDeviceSchema, payoutAddressSchema } from '@idlemint/protocol';
 import type { z } from 'zod';
@@ -18,6 +18,7 @@ export class OwnerController {
   /** Without a token a new owner is created and its token returned once. */
   @Post('claim')
   @HttpCode(201)
+  @ApiErrors(FleetErrors.claimCodeUnknown(), FleetErrors.alreadyClaimed())
   claim(@Headers('authorization') auth: string | undefined, @Body(new ZodPipe(claimDeviceSchema)) body: z.infer<typeof claimDeviceSchema>) {
     return this.owners.claim(body.claimCode, auth === undefined ? undefined : (bearer(auth) ?? ''));
   }
