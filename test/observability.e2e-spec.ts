@@ -68,7 +68,7 @@ describe('observability end to end', () => {
       devicesPerOwner: 1,
       durationMs: 15_000,
     });
-  }, 180_000);
+  }, 600_000);
 
   afterAll(async () => {
     await stack?.stop();

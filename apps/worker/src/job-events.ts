@@ -39,7 +39,7 @@ export class JobEvents implements OnApplicationBootstrap {
   }
 
   private failed(queue: string, job: Job | undefined, error: Error): void {
-    const attempts = job?.opts.attempts ?? 1;
+    const attempts = Math.max(1, job?.opts.attempts ?? 1);
     const attempt = job?.attemptsMade ?? 0;
     const final = !job || attempt >= attempts || error.name === 'UnrecoverableError';
     this.metrics.jobs.inc({ queue, outcome: final ? 'failed' : 'retried' });
