@@ -46,12 +46,13 @@ async function preflight(pgBase: string, redisUrl: string): Promise<boolean> {
     await client.end().catch(() => undefined);
   }
   const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  let lastError: unknown;
+  redis.on('error', (e) => (lastError = e));
   try {
     await redis.connect();
     await redis.ping();
   } catch (e) {
-    problems.push(`Redis is not reachable at ${redisUrl} (${causeOf(e)})`);
+    problems.push(`Redis is not reachable at ${redisUrl} (${causeOf(lastError ?? e)})`);
   } finally {
     redis.disconnect();
   }
