@@ -1,4 +1,7 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { deleteKeys, repoRoot } from '@idlemint/core';
 import type { Reconciliation } from '@idlemint/payouts';
 import { progressLine, runFleet } from '../apps/sim/src/index.js';
@@ -8,6 +11,8 @@ import { startStack } from './lib/stack.js';
  * `npm run demo`: the platform, two reference nodes and a 50-device fleet (5 liars) for about a
  * minute on the local PostgreSQL and Redis; then waits for relays and payouts to settle,
  * reconciles the ledger with both nodes, and prints one summary line. Exits 0 only if reconciled.
+ * Then it drops its databases and Redis keys (DEMO_KEEP=1 keeps them) and keeps the logs and a
+ * scrape of both /metrics in .demo/.
  */
 const DEVICES = 50;
 const LIARS = 5;
@@ -23,10 +28,67 @@ async function reconcile(apiUrl: string): Promise<Reconciliation> {
   return (await res.json()) as Reconciliation;
 }
 
+const causeOf = (e: unknown): string => {
+  const err = e as { message?: string; code?: string; errors?: { message?: string }[] };
+  return err.code ?? err.errors?.[0]?.message ?? err.message ?? String(e);
+};
+
+/** PostgreSQL and Redis must answer before anything starts: say which one does not, and how to start it. */
+async function preflight(pgBase: string, redisUrl: string): Promise<boolean> {
+  const problems: string[] = [];
+  const client = new pg.Client({ connectionString: `${pgBase}/postgres`, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+  } catch (e) {
+    problems.push(`PostgreSQL is not reachable at ${pgBase} (${causeOf(e)})`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 3_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  let lastError: unknown;
+  redis.on('error', (e) => (lastError = e));
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    problems.push(`Redis is not reachable at ${redisUrl} (${causeOf(lastError ?? e)})`);
+  } finally {
+    redis.disconnect();
+  }
+  if (problems.length === 0) return true;
+  for (const p of problems) console.error(`demo: ${p}`);
+  console.error(
+    [
+      'demo: start them, then run `npm run demo` again:',
+      '  with Docker:  docker compose up -d postgres redis',
+      '  on Debian:    sudo apt-get install -y postgresql redis-server  (PostgreSQL must let user postgres in',
+      '                without a password on 127.0.0.1: `trust` in pg_hba.conf), then start both services',
+      '  elsewhere:    DEMO_PG_URL=postgresql://user:pass@host:5432 DEMO_REDIS_URL=redis://host:6379 npm run demo',
+    ].join('\n'),
+  );
+  return false;
+}
+
+/** Both /metrics as they stand, for `promtool check metrics < .demo/metrics/api.prom`. */
+async function saveMetrics(dir: string, apiUrl: string, workerUrl: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  for (const [name, url, headers] of [
+    ['api', `${apiUrl}/metrics`, { authorization: `Bearer ${OPERATOR_KEY}` }],
+    ['worker', workerUrl, {}],
+  ] as const) {
+    const res = await fetch(url, { headers });
+    writeFileSync(join(dir, `${name}.prom`), await res.text());
+  }
+  say(`metrics of the api and the worker saved in ${dir} (check: promtool check metrics < ${join(dir, 'api.prom')})`);
+}
+
 async function main(): Promise<void> {
   const pgBase = process.env.DEMO_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432';
   const redisUrl = process.env.DEMO_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const keep = process.env.DEMO_KEEP === '1';
   const logDir = join(repoRoot(), '.demo', 'logs');
+  if (!(await preflight(pgBase, redisUrl))) process.exit(2);
   await deleteKeys(redisUrl, ['{imt_demo}:*', 'imt_demo:*']);
   say(`starting 2 reference nodes, the api and the worker (logs in ${logDir})`);
   const stack = await startStack({
@@ -35,7 +97,7 @@ async function main(): Promise<void> {
     redisUrl,
     logDir,
     operatorKey: OPERATOR_KEY,
-    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), PAYOUT_THRESHOLD: '2000', MATURITY_MS: '3000', LOG_LEVEL: 'warn' },
+    platformEnv: { PAYOUT_EVERY_MS: String(PAYOUT_EVERY_MS), PAYOUT_THRESHOLD: '2000', MATURITY_MS: '3000' },
   });
   let code: number;
   try {
@@ -83,8 +145,20 @@ async function main(): Promise<void> {
         `relayed=${r.relay.delivered}/${r.relay.expected} reconciled=${reconciled ? 'yes' : 'no'}`,
     );
     code = reconciled ? 0 : 1;
+    await saveMetrics(join(repoRoot(), '.demo', 'metrics'), stack.apiUrl, stack.workerMetricsUrl).catch((e: unknown) =>
+      say(`could not save the metrics: ${causeOf(e)}`),
+    );
   } finally {
     await stack.stop();
+    if (keep) {
+      say(
+        `kept databases ${stack.databases.map((d) => d.slice(d.lastIndexOf('/') + 1)).join(', ')} and Redis keys ${stack.redisPatterns.join(' ')} (DEMO_KEEP=1)`,
+      );
+    } else {
+      await stack.dropDatabases();
+      await deleteKeys(redisUrl, stack.redisPatterns);
+      say('dropped the demo databases and Redis keys (DEMO_KEEP=1 keeps them); logs are in .demo/logs');
+    }
   }
   process.exit(code);
 }

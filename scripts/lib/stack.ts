@@ -23,6 +23,8 @@ export interface StackOptions {
 
 export interface Stack {
   apiUrl: string;
+  /** The worker's Prometheus endpoint (the api's is `${apiUrl}/metrics`, behind the operator key). */
+  workerMetricsUrl: string;
   operatorKey: string;
   nodes: { name: string; url: string }[];
   databases: string[];
@@ -42,7 +44,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForHealth(url: string, child: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
+async function waitForHealth(url: string, child: ChildProcess, name: string, timeoutMs = 180_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start (see its log)`);
@@ -114,6 +116,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       nodes.push({ name, url });
     }
     const apiPort = await freePort();
+    const workerMetricsPort = await freePort();
     const queuePrefix = `{imt_${o.tag}}`;
     const keyPrefix = `imt_${o.tag}:`;
     const platformEnv = {
@@ -124,6 +127,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       API_PORT: String(apiPort),
       OPERATOR_KEY: o.operatorKey,
       PLATFORM_SIGNING_KEY: platformKey.secretKey,
+      WORKER_METRICS_PORT: String(workerMetricsPort),
+      LOG_LEVEL: 'info',
       ...o.platformEnv,
     };
     const api = start('api', 'apps/api/src/main.js', platformEnv);
@@ -140,6 +145,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     }
     return {
       apiUrl,
+      workerMetricsUrl: `http://127.0.0.1:${workerMetricsPort}/metrics`,
       operatorKey: o.operatorKey,
       nodes,
       databases: [platformDb, ...nodeDbs],

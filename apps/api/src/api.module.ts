@@ -4,7 +4,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { AlertsModule } from '@idlemint/alerts';
 import { AuditModule } from '@idlemint/audit';
-import { ConfigModule, DbModule, REDIS, RedisModule, type Config } from '@idlemint/core';
+import { ConfigModule, DbModule, MetricsModule, REDIS, RedisModule, type Config } from '@idlemint/core';
 import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { NodesModule } from '@idlemint/nodes';
@@ -30,6 +30,8 @@ import { OperatorNodesController } from './operator/operator-nodes.controller.js
 import { OperatorPayoutsController } from './operator/operator-payouts.controller.js';
 import { OperatorQueuesController } from './operator/operator-queues.controller.js';
 import { OperatorController } from './operator/operator.controller.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { QueueMetrics } from './metrics/queue-metrics.js';
 import { OwnerController } from './owner/owner.controller.js';
 
 /** The HTTP process: operator, manufacturer and owner APIs and the device gateway. It only enqueues. */
@@ -57,6 +59,7 @@ export class ApiModule {
             storage: new RedisThrottlerStorage(redis, config.REDIS_KEY_PREFIX),
           }),
         }),
+        MetricsModule.forRoot('api'),
       ],
       controllers: [
         GatewayController,
@@ -71,6 +74,7 @@ export class ApiModule {
         OperatorNodesController,
         OperatorQueuesController,
         OperatorPayoutsController,
+        MetricsController,
       ],
       providers: [
         DeviceAuthGuard,
@@ -81,6 +85,7 @@ export class ApiModule {
         DeviceDetailService,
         QueueRegistry,
         AuthFailures,
+        QueueMetrics,
         { provide: APP_GUARD, useClass: ApiThrottlerGuard },
       ],
     };

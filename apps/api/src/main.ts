@@ -1,8 +1,18 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorFilter, parseConfig, toErrorResponse, type Config } from '@idlemint/core';
+import {
+  clientErrorHandler,
+  createLogger,
+  ErrorFilter,
+  frameworkErrors,
+  Metrics,
+  observeHttp,
+  parseConfig,
+  PinoNestLogger,
+  requestIdOf,
+  type Config,
+} from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
@@ -14,21 +24,19 @@ import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
  * anything (no database, no Redis): enough for the OpenAPI document (scripts/openapi.ts).
  */
 export async function createApiApp(config: Config, { preview = false }: { preview?: boolean } = {}): Promise<NestFastifyApplication> {
+  const log = createLogger(config, 'api');
   const app = await NestFactory.create<NestFastifyApplication>(
     ApiModule.forRoot(config),
     new FastifyAdapter({
       bodyLimit: DEVICE_BODY_LIMIT,
       trustProxy: config.TRUST_PROXY,
-      // Errors the router raises before Nest sees the request (a malformed %-escape, a path
-      // parameter over its length) answer in the same envelope as every other error.
-      frameworkErrors: (error: Error, _req: FastifyRequest, reply: FastifyReply) => {
-        const { status, body } = toErrorResponse(error);
-        void reply.code(status).send(body);
-      },
+      genReqId: requestIdOf, frameworkErrors,
+      clientErrorHandler,
     }),
-    { rawBody: true, preview, logger: config.LOG_LEVEL === 'silent' ? false : ['log', 'warn', 'error'] },
+    { rawBody: true, preview, logger: new PinoNestLogger(log) },
   );
   app.useGlobalFilters(new ErrorFilter());
+  if (!preview) observeHttp(app.getHttpAdapter().getInstance(), log, app.get(Metrics));
   app.enableShutdownHooks();
   if (!preview) {
     setupDocs(app, buildOpenApiDocument(app));
@@ -41,7 +49,7 @@ async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const app = await createApiApp(config);
   await app.listen(config.API_PORT, config.API_HOST);
-  console.log(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);
+  createLogger(config, 'api').info(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);
 }
 
 if (require.main === module) {

@@ -1,12 +1,13 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { parseConfig, type Config } from '@idlemint/core';
+import { createLogger, Metrics, parseConfig, PinoNestLogger, type Config } from '@idlemint/core';
+import { startMetricsServer } from './metrics-server.js';
 import { WorkerModule } from './worker.module.js';
 
 export async function createWorker(config: Config): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
-    logger: config.LOG_LEVEL === 'silent' ? false : ['log', 'warn', 'error'],
+    logger: new PinoNestLogger(createLogger(config, 'worker')),
   });
   app.enableShutdownHooks();
   return app;
@@ -14,8 +15,11 @@ export async function createWorker(config: Config): Promise<INestApplicationCont
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  await createWorker(config);
-  console.log('worker: processing relay, payouts, ingest and alerts; dispatching the outbox');
+  const log = createLogger(config, 'worker');
+  const app = await createWorker(config);
+  log.info('worker: processing relay, payouts, ingest and alerts; dispatching the outbox');
+  const { url } = await startMetricsServer(app.get(Metrics), config.METRICS_HOST, config.WORKER_METRICS_PORT);
+  log.info(`worker: metrics at ${url}`);
 }
 
 if (require.main === module) {

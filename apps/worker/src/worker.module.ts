@@ -2,18 +2,20 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
-import { CONFIG, ConfigModule, DbModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
+import { CONFIG, ConfigModule, DbModule, MetricsModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
 import { WorkModule } from '@idlemint/work';
 import { AlertsProcessor } from './alerts.processor.js';
 import { IngestProcessor } from './ingest.processor.js';
+import { JobEvents } from './job-events.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
 import { PayoutsProcessor } from './payouts.processor.js';
 import { ProcessorsShutdown } from './processors-shutdown.js';
 import { RelayProcessor } from './relay.processor.js';
+import { PlatformGauges } from './platform-gauges.js';
 import { Schedulers } from './schedulers.js';
 
 /** The background process: one processor per queue, the outbox dispatcher and the schedulers. No HTTP. */
@@ -55,6 +57,7 @@ export class WorkerModule {
         RelayModule,
         PayoutsModule,
         AlertsModule,
+        MetricsModule.forRoot('worker'),
       ],
       providers: [
         OutboxDispatcher,
@@ -65,6 +68,8 @@ export class WorkerModule {
         IngestProcessor,
         AlertsProcessor,
         MaintenanceProcessor,
+        JobEvents,
+        PlatformGauges,
       ],
     };
   }

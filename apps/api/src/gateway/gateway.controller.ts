@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { ApiResponse } from '@nestjs/swagger';
 import { ApiErrors, ZodPipe } from '@idlemint/core';
 import { DevicesService, FleetErrors, type DeviceContext } from '@idlemint/fleet';
 import {
@@ -31,6 +32,8 @@ export class GatewayController {
   ) {}
 
   @Post('enroll')
+  @ApiResponse({ status: 201, description: 'enrolled now' })
+  @ApiResponse({ status: 200, description: 'already enrolled with this certificate (re-enroll): the same answer' })
   @AllowUnenrolled()
   @ApiErrors(
     FleetErrors.keyMismatch(),
@@ -59,6 +62,8 @@ export class GatewayController {
   }
 
   @Post('work/claim')
+  @ApiResponse({ status: 200, description: 'an assignment: items to verify under a lease' })
+  @ApiResponse({ status: 204, description: 'no work for this device now (policy, quota or an empty queue)' })
   async claim(
     @Req() req: DeviceRequest,
     @Body(new ZodPipe(claimBodySchema.optional())) body: ClaimBody | undefined,

@@ -72,6 +72,7 @@ const SURFACES: ApiSurface[] = [
       err(401, 'DEVICE.NOT_ENROLLED', 'device key is not enrolled'),
       err(403, 'DEVICE.REVOKED', 'device was revoked'),
       err(429, 'DEVICE.RATE_LIMITED', 'too many requests from this device'),
+      err(429, 'DEVICE.FLEET_RATE_LIMITED', 'too many requests from this manufacturer’s fleet'),
     ],
     authHeaders: ['x-device-key', 'x-device-timestamp', 'x-device-nonce', 'x-device-signature'],
   },
@@ -80,6 +81,14 @@ const BODY_ERRORS = [
   err(400, 'REQUEST.INVALID_JSON', 'body is not valid JSON'),
   err(413, 'REQUEST.TOO_LARGE', 'body larger than allowed'),
   err(415, 'REQUEST.UNSUPPORTED_MEDIA_TYPE', 'body is not application/json'),
+];
+
+/** What the HTTP layer answers before any route runs (libs/core/src/http/framework-errors.ts): any route can get these. */
+const TRANSPORT_ERRORS = [err(431, 'REQUEST.HEADERS_TOO_LARGE', 'request line and headers are larger than allowed')];
+/** Routes with path parameters: a parameter longer than the router allows. */
+const PATH_PARAM_ERRORS = [
+  err(414, 'REQUEST.URI_TOO_LONG', 'a path parameter is longer than allowed'),
+  err(400, 'REQUEST.BAD_URL', 'a path parameter is not valid percent-encoding'),
 ];
 
 interface Route {
@@ -189,6 +198,8 @@ function enrich(document: OpenAPIObject, routes: Route[]): void {
         ...(route ? pipeErrors(route) : []),
         ...(surface?.writeErrors && !['get', 'head'].includes(method) ? surface.writeErrors : []),
         ...(op.requestBody ? BODY_ERRORS : []),
+        ...TRANSPORT_ERRORS,
+        ...(path.includes('{') ? PATH_PARAM_ERRORS : []),
       ];
       if (surface?.security) op.security = [{ [surface.security]: [] }];
       if (surface && op.parameters) {

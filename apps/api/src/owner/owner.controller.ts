@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Put, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ZodPipe } from '@idlemint/core';
-import { OwnersService } from '@idlemint/fleet';
+import { ApiErrors, ZodPipe } from '@idlemint/core';
+import { FleetErrors, OwnersService } from '@idlemint/fleet';
 import { Accounts, LedgerService } from '@idlemint/ledger';
 import { claimDeviceSchema, payoutAddressSchema } from '@idlemint/protocol';
 import type { z } from 'zod';
@@ -25,6 +25,7 @@ export class OwnerController {
   @Post('claim')
   @HttpCode(201)
   @OwnerOptional()
+  @ApiErrors(FleetErrors.claimCodeUnknown(), FleetErrors.alreadyClaimed())
   claim(
     @Req() req: FastifyRequest,
     @Owner() owner: OwnerPrincipal | null,

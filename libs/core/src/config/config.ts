@@ -48,6 +48,10 @@ export const configSchema = z.object({
     .default('')
     .transform((v): boolean | string => (v === '' || v === 'false' ? false : v === 'true' ? true : v)),
   API_PORT: int(3000),
+  /** Address the worker's Prometheus endpoint binds to (the api serves /metrics on API_PORT behind the operator key). */
+  METRICS_HOST: z.string().default('127.0.0.1'),
+  /** Port of the worker's `GET /metrics` (0: any free port, logged at start). */
+  WORKER_METRICS_PORT: int(9464),
   OPERATOR_KEY: z.string().min(16).default(DEV_SECRETS.OPERATOR_KEY),
   /** Ed25519 seed the platform signs relayed units and payout requests with. */
   PLATFORM_SIGNING_KEY: hex32.default(DEV_SECRETS.PLATFORM_SIGNING_KEY),

@@ -1,6 +1,7 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DomainError, STATUS_OF, type ErrorBody } from '../errors/domain-error.js';
+import { recordErrorCode } from './observe.js';
 
 /** Fastify's own request errors (before any handler runs), by their code. */
 const FASTIFY_ERRORS: Record<string, { status: number; code: string }> = {
@@ -58,6 +59,7 @@ export class ErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body, headers } = toErrorResponse(exception);
+    recordErrorCode(host.switchToHttp().getRequest<object>(), body.error.code);
     if (status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
     if (headers) for (const [k, v] of Object.entries(headers)) void reply.header(k, v);
     void reply.status(status).send(body);
