@@ -2,10 +2,11 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { QUEUE, type JobPayloads } from '@idlemint/core';
+import { FAST_RECOVERY } from './lease.js';
 import { RelayRefusedError, RelayService } from '@idlemint/relay';
 
-/** Delivers verified units to trusted nodes, with backoff; the last failure dead-letters. */
-@Processor(QUEUE.relay, { concurrency: 8 })
+/** Delivers verified units to trusted nodes, with backoff; a refusal dead-letters. */
+@Processor(QUEUE.relay, { concurrency: 8, ...FAST_RECOVERY })
 export class RelayProcessor extends WorkerHost {
   private readonly log = new Logger(RelayProcessor.name);
 
@@ -22,12 +23,21 @@ export class RelayProcessor extends WorkerHost {
     }
   }
 
+  /**
+   * A refusal by the node dead-letters the delivery (the operator can re-drive it). Running out of
+   * attempts does not: the delivery stays pending and the reconciler sends it again later, so a node
+   * down for an hour still gets every unit when it comes back.
+   */
   @OnWorkerEvent('failed')
   async onFailed(job: Job<JobPayloads['relay.deliver']> | undefined, error: Error): Promise<void> {
     if (!job) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
-    this.log.warn(`relay of unit ${job.data.unitId} to node ${job.data.nodeId} dead: ${error.message}`);
-    await this.relay.markDead(job.data.unitId, job.data.nodeId, error.message);
+    if (error instanceof UnrecoverableError) {
+      this.log.warn(`relay of unit ${job.data.unitId} to node ${job.data.nodeId} refused, dead-lettered: ${error.message}`);
+      await this.relay.markDead(job.data.unitId, job.data.nodeId, error.message);
+    } else if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      this.log.warn(
+        `relay of unit ${job.data.unitId} to node ${job.data.nodeId} out of attempts, the reconciler re-drives it: ${error.message}`,
+      );
+    }
   }
 }

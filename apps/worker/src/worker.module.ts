@@ -13,6 +13,7 @@ import { MaintenanceProcessor } from './maintenance.processor.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
 import { PayoutsProcessor } from './payouts.processor.js';
 import { ProcessorsShutdown } from './processors-shutdown.js';
+import { Reconciler } from './reconciler.js';
 import { RelayProcessor } from './relay.processor.js';
 import { Schedulers } from './schedulers.js';
 
@@ -59,6 +60,7 @@ export class WorkerModule {
       providers: [
         OutboxDispatcher,
         Schedulers,
+        Reconciler,
         ProcessorsShutdown,
         RelayProcessor,
         PayoutsProcessor,

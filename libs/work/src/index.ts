@@ -6,3 +6,4 @@ export * from './work.errors.js';
 export * from './canaries.js';
 export * from './canary-stock.js';
 export * from './reputation.js';
+export * from './replica-recovery.service.js';

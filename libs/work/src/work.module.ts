@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { AssignmentsService } from './assignments.service.js';
 import { CanaryStock } from './canary-stock.js';
+import { ReplicaRecovery } from './replica-recovery.service.js';
 import { UnitsService } from './units.service.js';
 import { WorkQueues } from './work-queues.js';
 
 @Module({
-  providers: [WorkQueues, AssignmentsService, UnitsService, CanaryStock],
-  exports: [WorkQueues, AssignmentsService, UnitsService, CanaryStock],
+  providers: [WorkQueues, AssignmentsService, UnitsService, CanaryStock, ReplicaRecovery],
+  exports: [WorkQueues, AssignmentsService, UnitsService, CanaryStock, ReplicaRecovery],
 })
 export class WorkModule {}
