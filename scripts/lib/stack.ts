@@ -97,6 +97,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     );
   };
 
+  // Interrupted (Ctrl-C, a CI timeout, kill): the processes started here stop with this one.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
   try {
     const nodes: { name: string; url: string }[] = [];
     for (let i = 0; i < nodeNames.length; i++) {
@@ -144,7 +151,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       nodes,
       databases: [platformDb, ...nodeDbs],
       redisPatterns: [`${queuePrefix}:*`, `${keyPrefix}*`],
-      stop,
+      stop: async () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await stop();
+      },
       dropDatabases: async () => {
         for (const db of [platformDb, ...nodeDbs]) await dropDatabase(db);
       },

@@ -2,11 +2,12 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
 import { AuditModule } from '@idlemint/audit';
-import { ConfigModule, DbModule, RedisModule, type Config } from '@idlemint/core';
+import { ConfigModule, DbModule, DependencyMonitor, RedisModule, type Config } from '@idlemint/core';
 import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { NodesModule } from '@idlemint/nodes';
 import { PayoutsModule } from '@idlemint/payouts';
+import { RelayModule } from '@idlemint/relay';
 import { VerificationModule } from '@idlemint/verification';
 import { WorkModule } from '@idlemint/work';
 import { QueueRegistry } from './admin/queue-registry.js';
@@ -24,6 +25,7 @@ import { ManufacturerController } from './manufacturer/manufacturer.controller.j
 import { OperatorManufacturersController } from './operator/manufacturers.controller.js';
 import { OperatorNodesController } from './operator/operator-nodes.controller.js';
 import { OperatorPayoutsController } from './operator/operator-payouts.controller.js';
+import { OperatorRelayController } from './operator/operator-relay.controller.js';
 import { OperatorQueuesController } from './operator/operator-queues.controller.js';
 import { OperatorController } from './operator/operator.controller.js';
 import { OwnerController } from './owner/owner.controller.js';
@@ -46,6 +48,7 @@ export class ApiModule {
         AuditModule,
         AlertsModule,
         NodesModule,
+        RelayModule,
       ],
       controllers: [
         GatewayController,
@@ -60,6 +63,7 @@ export class ApiModule {
         OperatorNodesController,
         OperatorQueuesController,
         OperatorPayoutsController,
+        OperatorRelayController,
       ],
       providers: [
         DeviceAuthGuard,
@@ -68,6 +72,7 @@ export class ApiModule {
         OperatorAuthGuard,
         DeviceDetailService,
         QueueRegistry,
+        DependencyMonitor,
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ErrorFilter, parseConfig, type Config } from '@idlemint/core';
+import { ErrorFilter, exitWithin, parseConfig, type Config } from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
+import { installAdmission } from './http/admission.js';
 import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
 
 /**
@@ -21,6 +22,7 @@ export async function createApiApp(config: Config, { preview = false }: { previe
   app.useGlobalFilters(new ErrorFilter());
   app.enableShutdownHooks();
   if (!preview) {
+    installAdmission(app, config);
     setupDocs(app, buildOpenApiDocument(app));
     await mountBullBoard(app);
   }
@@ -29,6 +31,7 @@ export async function createApiApp(config: Config, { preview = false }: { previe
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
+  exitWithin(9_000, 'api');
   const app = await createApiApp(config);
   await app.listen(config.API_PORT, config.API_HOST);
   console.log(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { parseConfig, type Config } from '@idlemint/core';
+import { exitWithin, parseConfig, type Config } from '@idlemint/core';
 import { WorkerModule } from './worker.module.js';
 
 export async function createWorker(config: Config): Promise<INestApplicationContext> {
@@ -14,6 +14,7 @@ export async function createWorker(config: Config): Promise<INestApplicationCont
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
+  exitWithin(9_000, 'worker');
   await createWorker(config);
   console.log('worker: processing relay, payouts, ingest and alerts; dispatching the outbox');
 }

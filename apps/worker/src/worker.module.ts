@@ -2,12 +2,13 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
-import { CONFIG, ConfigModule, DbModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
+import { CONFIG, ConfigModule, DbModule, DependencyMonitor, QUEUE, RedisModule, type Config } from '@idlemint/core';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
 import { WorkModule } from '@idlemint/work';
 import { AlertsProcessor } from './alerts.processor.js';
+import { HealthServer } from './health-server.js';
 import { IngestProcessor } from './ingest.processor.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
@@ -61,6 +62,8 @@ export class WorkerModule {
         OutboxDispatcher,
         Schedulers,
         Reconciler,
+        DependencyMonitor,
+        HealthServer,
         ProcessorsShutdown,
         RelayProcessor,
         PayoutsProcessor,
