@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +39,8 @@ export interface PrivateRedis {
   start(): Promise<void>;
   /** kill -9. */
   kill(): Promise<void>;
+  /** kill -9, its data files removed, started again: Redis restarted empty. */
+  restartEmpty(): Promise<void>;
   /** Empties every key (FLUSHALL): Redis "restarted empty" without the downtime. */
   flush(): Promise<void>;
   /** Stops it for good and removes its files. */
@@ -89,6 +91,11 @@ export async function startPrivateRedis(opts: { appendonly?: boolean } = {}): Pr
     port,
     start,
     kill: () => stopChild(child, 'SIGKILL'),
+    restartEmpty: async () => {
+      await stopChild(child, 'SIGKILL');
+      for (const f of readdirSync(dir)) rmSync(join(dir, f), { recursive: true, force: true });
+      await start();
+    },
     flush: async () => {
       const r = new Redis(url, { maxRetriesPerRequest: 1 });
       try {

@@ -44,7 +44,13 @@ describe('the api when PostgreSQL or Redis is down', () => {
     const t0 = Date.now();
     const res = await fetch(api.base + path, { headers: { 'x-operator-key': OPERATOR_KEY }, signal: AbortSignal.timeout(20_000) });
     const text = await res.text();
-    return { status: res.status, ms: Date.now() - t0, retryAfter: res.headers.get('retry-after'), text, body: JSON.parse(text) as Answer['body'] };
+    return {
+      status: res.status,
+      ms: Date.now() - t0,
+      retryAfter: res.headers.get('retry-after'),
+      text,
+      body: JSON.parse(text) as Answer['body'],
+    };
   }
 
   const operatorRead = () => get('/operator/v1/payouts?status=unclear');

@@ -26,7 +26,8 @@ export class HealthServer implements OnApplicationBootstrap, OnModuleDestroy {
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.WORKER_HEALTH_PORT === undefined) return;
     this.server = createServer((req, res) => {
-      const send = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+      const send = (status: number, body: unknown) =>
+        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
       if (req.url === '/health/live') return send(200, { status: 'live' });
       if (req.url !== '/health/ready' && req.url !== '/health') {
         return send(404, { error: { code: 'HTTP.NOT_FOUND', message: 'not found' } });

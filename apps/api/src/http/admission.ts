@@ -7,7 +7,10 @@ const isProbe = (url: string): boolean => url === '/health' || url.startsWith('/
 
 function refuse(reply: FastifyReply, error: DomainError): void {
   const { status, body, headers } = toErrorResponse(error);
-  void reply.headers(headers ?? {}).status(status).send(body);
+  void reply
+    .headers(headers ?? {})
+    .status(status)
+    .send(body);
 }
 
 /**

@@ -11,7 +11,7 @@ export const RETRY_AFTER_S = 2;
 
 /** How often PostgreSQL is pinged in the background, and how long a ping may take. */
 const PING_EVERY_MS = 1_000;
-const PING_TIMEOUT_MS = 3_000;
+const PING_TIMEOUT_MS = 5_000;
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T> =>
   Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
@@ -50,12 +50,17 @@ export class DependencyMonitor implements OnApplicationBootstrap, OnModuleDestro
     clearTimeout(this.timer);
   }
 
+  /**
+   * An answer means up, an error from the connection or the server means down. A ping that is
+   * only slow (a busy machine, a long queue for the pool) changes nothing: slowness is not an
+   * outage, and refusing everything because of it would make a busy platform stop.
+   */
   private async pingPostgres(): Promise<boolean> {
     try {
       await withTimeout(this.db.$queryRaw`SELECT 1`, PING_TIMEOUT_MS);
       this.postgresUp = true;
-    } catch {
-      this.postgresUp = false;
+    } catch (e) {
+      if ((e as Error).message !== 'timeout') this.postgresUp = false;
     }
     return this.postgresUp;
   }

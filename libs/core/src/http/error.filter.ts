@@ -20,7 +20,20 @@ const HTTP_CODES: Record<number, string> = {
 };
 
 /** Connection-level failures of PostgreSQL (through Prisma and pg) or Redis: the request may be retried. */
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'P1001', 'P1002', 'P1008', 'P1017', 'P2024', '57P01', '57P03']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  '57P01',
+  '57P03',
+]);
 const CONNECTION_MESSAGES =
   /Connection terminated|Can't reach database server|ECONNREFUSED|ECONNRESET|Connection is closed|Command timed out|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery)|terminating connection|DatabaseNotReachable|ConnectionClosed/i;
 
@@ -38,7 +51,8 @@ export function toErrorResponse(e: unknown): { status: number; body: ErrorBody; 
   if (e instanceof DomainError) {
     const headers: Record<string, string> = {};
     const retryAfter = e.details?.retryAfterS;
-    if ((e.kind === 'rate_limited' || e.kind === 'unavailable') && typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+    if ((e.kind === 'rate_limited' || e.kind === 'unavailable') && typeof retryAfter === 'number')
+      headers['retry-after'] = String(retryAfter);
     return {
       status: STATUS_OF[e.kind],
       body: { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } },
