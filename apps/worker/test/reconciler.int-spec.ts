@@ -32,7 +32,7 @@ import { createWorker } from '../src/main.js';
  * once, the unit reaches the node once, the payout is paid once, the schedulers come back.
  */
 
-describe('the reconciler rebuilds Redis from Postgres', () => {
+describe('the reconciler rebuilds Redis from Postgres', { timeout: 180_000 }, () => {
   let redis: PrivateRedis;
   let p: Platform;
   let node: TestNode;
@@ -77,9 +77,9 @@ describe('the reconciler rebuilds Redis from Postgres', () => {
 
   it('after Redis is emptied mid-run, every job comes back exactly once and the work completes', async () => {
     // Both workers made their start pass: the marker and the schedulers are in Redis.
-    await eventually(async () => (await marker()) === 1, 30_000);
+    await eventually(async () => (await marker()) === 1, 90_000);
     const ingest = new Queue(QUEUE.ingest, { connection: client, prefix: config.QUEUE_PREFIX });
-    await eventually(async () => (await ingest.getJobScheduler('ingest')) !== undefined, 30_000);
+    await eventually(async () => (await ingest.getJobScheduler('ingest')) !== undefined, 90_000);
 
     // An open unit with three replicas: one answered, one leased until later, one held by nobody.
     const devices: TestDevice[] = [];
@@ -111,7 +111,7 @@ describe('the reconciler rebuilds Redis from Postgres', () => {
           status,
         },
       });
-    await lease(1, devices[0]!, 'submitted', 30_000);
+    await lease(1, devices[0]!, 'submitted', 90_000);
     await lease(2, devices[1]!, 'leased', 10 * 60_000);
 
     // A verified unit not yet relayed, and a payout in flight whose job Redis held.
@@ -127,13 +127,13 @@ describe('the reconciler rebuilds Redis from Postgres', () => {
     expect(await marker()).toBe(0);
 
     // The marker comes back and every job with it.
-    await eventually(async () => (await marker()) === 1, 30_000);
-    await eventually(async () => (await ingest.getJobScheduler('ingest')) !== undefined, 30_000);
+    await eventually(async () => (await marker()) === 1, 90_000);
+    await eventually(async () => (await ingest.getJobScheduler('ingest')) !== undefined, 90_000);
     const work = new Queue(workQueueName(fleet.deviceClass), { connection: client, prefix: config.QUEUE_PREFIX });
     const replicaJobs = await eventually(async () => {
       const jobs = await work.getJobs(['wait', 'delayed', 'prioritized', 'active'], 0, -1);
       return jobs.length > 0 ? jobs : undefined;
-    }, 30_000);
+    }, 90_000);
     const delivered = await eventually(
       async () =>
         (await p.db.relayDelivery.findFirst({ where: { unitId: verified.unitId, nodeId: nodeRow.id, status: 'delivered' } })) ?? undefined,
@@ -142,7 +142,7 @@ describe('the reconciler rebuilds Redis from Postgres', () => {
     const paid = await eventually(async () => {
       const row = await p.db.payout.findUniqueOrThrow({ where: { id: payoutId! } });
       return row.status === 'confirmed' ? row : undefined;
-    }, 30_000);
+    }, 90_000);
 
     // Only the replica nobody held was queued, once, though two workers rebuilt at the same time.
     expect(replicaJobs.map((j) => j.id)).toEqual([`unit-${openUnit}-r3`]);

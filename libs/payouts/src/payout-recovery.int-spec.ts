@@ -21,7 +21,7 @@ import {
  * word decides. A key the node never received is paid with the same key; a payout the node paid is
  * settled; only a node that denies a payout it may have received leaves the owner halted.
  */
-describe('unclear payouts recover by asking the node again', () => {
+describe('unclear payouts recover by asking the node again', { timeout: 180_000 }, () => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     while (cleanups.length > 0) await cleanups.pop()!().catch((e: unknown) => console.error('cleanup failed', e));
