@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/generated/**', 'coverage/**', '.demo/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '**/generated/**', 'coverage/**', '.demo/**', '.chaos/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -31,6 +31,14 @@ export interface Stack {
   redisPatterns: string[];
   stop(): Promise<void>;
   dropDatabases(): Promise<void>;
+  /** The running process of a name (`api`, `worker`, `node-a`, …): for fault injection. */
+  process(name: string): ChildProcess | undefined;
+  /** Sends a signal to a process and, for SIGKILL/SIGTERM, waits until it is gone. */
+  signal(name: string, signal: NodeJS.Signals): Promise<void>;
+  /** Starts a process again with the same script and environment (or another worker as `worker-2`). */
+  restart(name: string): Promise<void>;
+  /** Starts one more worker under `name`, like the first. */
+  addWorker(name: string): void;
 }
 
 export async function freePort(): Promise<number> {
@@ -70,8 +78,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
 
   const platformKey = ed25519Generate();
   const children: { name: string; child: ChildProcess }[] = [];
+  const recipes = new Map<string, { script: string; env: Record<string, string> }>();
   const start = (name: string, script: string, env: Record<string, string>): ChildProcess => {
-    const log = createWriteStream(join(o.logDir, `${name}.log`));
+    recipes.set(name, { script, env });
+    const log = createWriteStream(join(o.logDir, `${name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [join(root, 'dist', script)], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
@@ -82,6 +92,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     children.push({ name, child });
     return child;
   };
+  const current = (name: string) => children.filter((c) => c.name === name).at(-1)?.child;
+  const gone = (child: ChildProcess) =>
+    child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
   const stop = async (): Promise<void> => {
     await Promise.all(
       children.map(
@@ -98,6 +111,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       ),
     );
   };
+
+  // Interrupted (Ctrl-C, a CI timeout, kill): the processes started here stop with this one.
+  const onSignal = (signal: NodeJS.Signals) => {
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 
   try {
     const nodes: { name: string; url: string }[] = [];
@@ -150,7 +170,28 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       nodes,
       databases: [platformDb, ...nodeDbs],
       redisPatterns: [`${queuePrefix}:*`, `${keyPrefix}*`],
-      stop,
+      stop: async () => {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await stop();
+      },
+      process: current,
+      signal: async (name, signal) => {
+        const child = current(name);
+        if (!child) throw new Error(`no process ${name}`);
+        child.kill(signal);
+        if (signal === 'SIGKILL' || signal === 'SIGTERM') await gone(child);
+      },
+      restart: async (name) => {
+        const recipe = recipes.get(name);
+        if (!recipe) throw new Error(`no process ${name}`);
+        const child = start(name, recipe.script, recipe.env);
+        const port = recipe.env.NODE_PORT ?? (name === 'api' ? recipe.env.API_PORT : undefined);
+        if (port) await waitForHealth(`http://127.0.0.1:${port}/health`, child, name);
+      },
+      addWorker: (name) => {
+        start(name, 'apps/worker/src/main.js', recipes.get('worker')!.env);
+      },
       dropDatabases: async () => {
         for (const db of [platformDb, ...nodeDbs]) await dropDatabase(db);
       },

@@ -4,11 +4,12 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import type { Redis } from 'ioredis';
 import { AlertsModule } from '@idlemint/alerts';
 import { AuditModule } from '@idlemint/audit';
-import { ConfigModule, DbModule, MetricsModule, REDIS, RedisModule, type Config } from '@idlemint/core';
+import { ConfigModule, DbModule, DependencyMonitor, MetricsModule, REDIS, RedisModule, type Config } from '@idlemint/core';
 import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { NodesModule } from '@idlemint/nodes';
 import { PayoutsModule } from '@idlemint/payouts';
+import { RelayModule } from '@idlemint/relay';
 import { VerificationModule } from '@idlemint/verification';
 import { WorkModule } from '@idlemint/work';
 import { QueueRegistry } from './admin/queue-registry.js';
@@ -28,6 +29,7 @@ import { ManufacturerController } from './manufacturer/manufacturer.controller.j
 import { OperatorManufacturersController } from './operator/manufacturers.controller.js';
 import { OperatorNodesController } from './operator/operator-nodes.controller.js';
 import { OperatorPayoutsController } from './operator/operator-payouts.controller.js';
+import { OperatorRelayController } from './operator/operator-relay.controller.js';
 import { OperatorQueuesController } from './operator/operator-queues.controller.js';
 import { OperatorController } from './operator/operator.controller.js';
 import { MetricsController } from './metrics/metrics.controller.js';
@@ -60,6 +62,7 @@ export class ApiModule {
           }),
         }),
         MetricsModule.forRoot('api'),
+        RelayModule,
       ],
       controllers: [
         GatewayController,
@@ -75,6 +78,7 @@ export class ApiModule {
         OperatorQueuesController,
         OperatorPayoutsController,
         MetricsController,
+        OperatorRelayController,
       ],
       providers: [
         DeviceAuthGuard,
@@ -87,6 +91,7 @@ export class ApiModule {
         AuthFailures,
         QueueMetrics,
         { provide: APP_GUARD, useClass: ApiThrottlerGuard },
+        DependencyMonitor,
       ],
     };
   }

@@ -5,6 +5,7 @@ import {
   clientErrorHandler,
   createLogger,
   ErrorFilter,
+  exitWithin,
   frameworkErrors,
   Metrics,
   observeHttp,
@@ -16,6 +17,7 @@ import {
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
+import { installAdmission } from './http/admission.js';
 import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
 
 /**
@@ -39,6 +41,7 @@ export async function createApiApp(config: Config, { preview = false }: { previe
   if (!preview) observeHttp(app.getHttpAdapter().getInstance(), log, app.get(Metrics));
   app.enableShutdownHooks();
   if (!preview) {
+    installAdmission(app, config);
     setupDocs(app, buildOpenApiDocument(app));
     await mountBullBoard(app);
   }
@@ -47,6 +50,7 @@ export async function createApiApp(config: Config, { preview = false }: { previe
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
+  exitWithin(9_000, 'api');
   const app = await createApiApp(config);
   await app.listen(config.API_PORT, config.API_HOST);
   createLogger(config, 'api').info(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { exitWithin } from '@idlemint/core';
 import { parseNodeConfig } from './config.js';
 import { createNodeApp, nodeLogger } from './node-app.js';
 
@@ -7,6 +8,7 @@ export { createNodeApp } from './node-app.js';
 /** Starts the node from the environment: database created and migrated, then listening. */
 export async function runNode(env: Record<string, string | undefined> = process.env): Promise<void> {
   const config = parseNodeConfig(env);
+  if (require.main === module) exitWithin(9_000, 'node');
   const logger = nodeLogger(config);
   const app = await createNodeApp(config, logger);
   await app.listen({ host: config.NODE_HOST, port: config.NODE_PORT });

@@ -644,12 +644,30 @@ describe('pending generator', () => {
     try {
       const count = async () => (await db.query('SELECT COUNT(*)::int AS n FROM "PendingTx"')).rows[0].n as number;
       expect(await count()).toBe(10);
-      await new Promise((r) => setTimeout(r, 1_400));
-      const afterOne = await count();
-      expect(afterOne).toBeGreaterThanOrEqual(50);
-      expect(afterOne).toBeLessThanOrEqual(70);
-      await new Promise((r) => setTimeout(r, 2_500));
-      expect(await count()).toBe(70);
+      // Waits on the state, not the clock: samples until the cap is reached (a busy machine only
+      // makes that slower). Never more than PENDING_RATE a second, never past the cap.
+      const t0 = Date.now();
+      const samples: { ms: number; n: number }[] = [{ ms: 0, n: 10 }];
+      while (samples.at(-1)!.n < 70 && Date.now() - t0 < 60_000) {
+        await new Promise((r) => setTimeout(r, 100));
+        samples.push({ ms: Date.now() - t0, n: await count() });
+      }
+      expect(samples.at(-1)!.n).toBe(70);
+      expect(
+        samples.some((x) => x.n > 10 && x.n < 70),
+        'topped up in steps, not all at once',
+      ).toBe(true);
+      for (const x of samples) {
+        expect(x.n).toBeLessThanOrEqual(70);
+        // At most one tick of PENDING_RATE per started second since the start.
+        expect(x.n - 10).toBeLessThanOrEqual(40 * (Math.floor(x.ms / 1_000) + 1));
+      }
+      // It stays at the cap for a further two ticks at least.
+      const capped = Date.now();
+      while (Date.now() - capped < 2_500) {
+        await new Promise((r) => setTimeout(r, 250));
+        expect(await count()).toBe(70);
+      }
     } finally {
       await db.end();
     }

@@ -46,23 +46,41 @@ describe('fleet end to end', () => {
       platformEnv: { PAYOUT_EVERY_MS: '1500', PAYOUT_THRESHOLD: '1400', INGEST_EVERY_MS: '500', MATURITY_MS: '1000' },
       nodeEnv: { PENDING_SEED: '300', PENDING_RATE: '50' },
     });
-    fleet = await runFleet({
-      apiUrl: stack.apiUrl,
-      operatorKey: OPERATOR_KEY,
-      devices: 8,
-      liars: 1 / 8,
-      devicesPerOwner: 2,
-      durationMs: 15_000,
-    });
-    // Let relays and a payout run settle.
-    const until = Date.now() + 60_000;
-    await new Promise((res) => setTimeout(res, 2_500));
+    // The fleet runs until the platform has what the tests look at (units verified, the liar caught
+    // by a canary), not for a fixed time: a busy machine only makes it take longer.
+    const [platformDb] = stack.databases;
+    let enough = false;
+    const watch = setInterval(() => {
+      void query<{ verified: number; caught: number }>(
+        platformDb!,
+        `SELECT (SELECT COUNT(*)::int FROM "WorkUnit" WHERE "status" = 'verified') AS verified,
+                (SELECT COUNT(*)::int FROM "Assignment" WHERE "outcome" = 'canary_failed') AS caught`,
+      ).then(
+        ([row]) => (enough = row!.verified >= 8 && row!.caught >= 1),
+        () => undefined,
+      );
+    }, 500);
+    try {
+      fleet = await runFleet({
+        apiUrl: stack.apiUrl,
+        operatorKey: OPERATOR_KEY,
+        devices: 8,
+        liars: 1 / 8,
+        devicesPerOwner: 2,
+        durationMs: 240_000, // a ceiling only
+        stop: () => enough,
+      });
+    } finally {
+      clearInterval(watch);
+    }
+    // Let relays and a payout run settle: poll until reconciled, under a generous ceiling.
+    const until = Date.now() + 120_000;
     r = await reconcile(stack);
     while ((!r.ok || r.payouts.open > 0 || r.payouts.confirmed === 0) && Date.now() < until) {
       await new Promise((res) => setTimeout(res, 1_000));
       r = await reconcile(stack);
     }
-  }, 180_000);
+  }, 420_000);
 
   afterAll(async () => {
     await stack?.stop();

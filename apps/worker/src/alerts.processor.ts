@@ -3,11 +3,12 @@ import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { AlertDeliveryService, AlertsEvaluator, WebhookForbiddenError } from '@idlemint/alerts';
 import { JOB_NAME, QUEUE, type JobPayloads } from '@idlemint/core';
+import { FAST_RECOVERY } from './lease.js';
 
 type AlertsJob = Job<JobPayloads['alerts.evaluate']> | Job<JobPayloads['alerts.deliver']>;
 
 /** Alert rule evaluation (scheduled) and webhook deliveries with backoff; the last failure marks a delivery dead. */
-@Processor(QUEUE.alerts, { concurrency: 8 })
+@Processor(QUEUE.alerts, { concurrency: 8, ...FAST_RECOVERY })
 export class AlertsProcessor extends WorkerHost {
   private readonly log = new Logger(AlertsProcessor.name);
 

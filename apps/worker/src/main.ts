@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { createLogger, Metrics, parseConfig, PinoNestLogger, type Config } from '@idlemint/core';
+import { createLogger, exitWithin, Metrics, parseConfig, PinoNestLogger, type Config } from '@idlemint/core';
 import { startMetricsServer } from './metrics-server.js';
 import { WorkerModule } from './worker.module.js';
 
@@ -15,6 +15,7 @@ export async function createWorker(config: Config): Promise<INestApplicationCont
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
+  exitWithin(9_000, 'worker');
   const log = createLogger(config, 'worker');
   const app = await createWorker(config);
   log.info('worker: processing relay, payouts, ingest and alerts; dispatching the outbox');

@@ -2,6 +2,7 @@ import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { CONFIG, JOB_NAME, PrismaService, QUEUE, type Config } from '@idlemint/core';
+import { FAST_RECOVERY } from './lease.js';
 import { RewardsService } from '@idlemint/ledger';
 import { CanaryStock } from '@idlemint/work';
 
@@ -10,7 +11,7 @@ import { CanaryStock } from '@idlemint/work';
  * and operator; the canary stock is topped up; leases that ran out are recorded as missed
  * deadlines, which shrink the device's daily quota.
  */
-@Processor(QUEUE.maintenance, { concurrency: 1 })
+@Processor(QUEUE.maintenance, { concurrency: 1, ...FAST_RECOVERY })
 export class MaintenanceProcessor extends WorkerHost {
   constructor(
     private readonly db: PrismaService,

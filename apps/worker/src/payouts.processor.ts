@@ -1,12 +1,13 @@
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import type { Job } from 'bullmq';
 import { JOB_NAME, QUEUE, type JobPayloads } from '@idlemint/core';
+import { FAST_RECOVERY } from './lease.js';
 import { PayoutUnclearError, PayoutsService } from '@idlemint/payouts';
 
 type PayoutJob = Job<JobPayloads['payouts.execute']> | Job<JobPayloads['payouts.run']>;
 
 /** Payout runs (scheduled) and the execution of each payout at the node. */
-@Processor(QUEUE.payouts, { concurrency: 4 })
+@Processor(QUEUE.payouts, { concurrency: 4, ...FAST_RECOVERY })
 export class PayoutsProcessor extends WorkerHost {
   constructor(private readonly payouts: PayoutsService) {
     super();

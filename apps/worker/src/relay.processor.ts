@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JOB_NAME, QUEUE, type JobPayloads } from '@idlemint/core';
 import { RelayRefusedError, RelayService } from '@idlemint/relay';
+import { FAST_RECOVERY } from './lease.js';
 
 type RelayJob =
   | (Job<JobPayloads['relay.deliver']> & { name: (typeof JOB_NAME)['relay.deliver'] })
@@ -10,9 +11,9 @@ type RelayJob =
 
 /**
  * Delivers verified units, and retractions of overturned ones, to trusted nodes, with backoff;
- * the last failure dead-letters.
+ * a refusal dead-letters.
  */
-@Processor(QUEUE.relay, { concurrency: 8 })
+@Processor(QUEUE.relay, { concurrency: 8, ...FAST_RECOVERY })
 export class RelayProcessor extends WorkerHost {
   private readonly log = new Logger(RelayProcessor.name);
 
@@ -34,13 +35,22 @@ export class RelayProcessor extends WorkerHost {
     }
   }
 
+  /**
+   * A refusal by the node dead-letters the delivery (the operator can re-drive it). Running out of
+   * attempts does not: the delivery stays pending and the reconciler sends it again later, so a node
+   * down for an hour still gets every unit when it comes back.
+   */
   @OnWorkerEvent('failed')
   async onFailed(job: RelayJob | undefined, error: Error): Promise<void> {
     if (!job) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
-    this.log.warn(`${job.name} of unit ${job.data.unitId} to node ${job.data.nodeId} dead: ${error.message}`);
-    if (job.name === JOB_NAME['relay.retract']) await this.relay.markRetractionDead(job.data.unitId, job.data.nodeId, error.message);
-    else await this.relay.markDead(job.data.unitId, job.data.nodeId, error.message);
+    if (error instanceof UnrecoverableError) {
+      this.log.warn(`${job.name} of unit ${job.data.unitId} to node ${job.data.nodeId} refused, dead-lettered: ${error.message}`);
+      if (job.name === JOB_NAME['relay.retract']) await this.relay.markRetractionDead(job.data.unitId, job.data.nodeId, error.message);
+      else await this.relay.markDead(job.data.unitId, job.data.nodeId, error.message);
+    } else if (job.attemptsMade >= (job.opts.attempts ?? 1)) {
+      this.log.warn(
+        `${job.name} of unit ${job.data.unitId} to node ${job.data.nodeId} out of attempts, the reconciler re-drives it: ${error.message}`,
+      );
+    }
   }
 }

@@ -15,6 +15,22 @@ export class Schedulers implements OnApplicationBootstrap {
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.upsertAll();
+  }
+
+  /** True when every scheduler is in Redis (an emptied Redis has none). */
+  async allPresent(): Promise<boolean> {
+    const found = await Promise.all([
+      this.ingest.getJobScheduler('ingest'),
+      this.payouts.getJobScheduler('payout-run'),
+      this.alerts.getJobScheduler('alerts-evaluate'),
+      this.maintenance.getJobScheduler('maintenance.expire'),
+    ]);
+    return found.every((s) => s !== undefined);
+  }
+
+  /** Creates or updates every scheduler; the reconciler calls it again when Redis lost them. */
+  async upsertAll(): Promise<void> {
     const opts = jobOptions(this.config.RELAY_ATTEMPTS);
     await this.ingest.upsertJobScheduler(
       'ingest',

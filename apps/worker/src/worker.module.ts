@@ -2,18 +2,20 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
-import { CONFIG, ConfigModule, DbModule, MetricsModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
+import { CONFIG, ConfigModule, DbModule, DependencyMonitor, MetricsModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
 import { WorkModule } from '@idlemint/work';
 import { AlertsProcessor } from './alerts.processor.js';
+import { HealthServer } from './health-server.js';
 import { IngestProcessor } from './ingest.processor.js';
 import { JobEvents } from './job-events.js';
 import { MaintenanceProcessor } from './maintenance.processor.js';
 import { OutboxDispatcher } from './outbox.dispatcher.js';
 import { PayoutsProcessor } from './payouts.processor.js';
 import { ProcessorsShutdown } from './processors-shutdown.js';
+import { Reconciler } from './reconciler.js';
 import { RelayProcessor } from './relay.processor.js';
 import { PlatformGauges } from './platform-gauges.js';
 import { Schedulers } from './schedulers.js';
@@ -62,6 +64,9 @@ export class WorkerModule {
       providers: [
         OutboxDispatcher,
         Schedulers,
+        Reconciler,
+        DependencyMonitor,
+        HealthServer,
         ProcessorsShutdown,
         RelayProcessor,
         PayoutsProcessor,

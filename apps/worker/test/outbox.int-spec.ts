@@ -77,7 +77,7 @@ describe('the worker process dispatches the outbox', () => {
         const rows = await db.outboxMessage.findMany({ where: { key: { in: [replicaKey(unitId, 1), replicaKey(unitId, 2)] } } });
         return rows.every((r) => r.dispatchedAt !== null) && rows.length === 2 ? rows : undefined;
       },
-      5_000,
+      30_000,
       50,
     );
     expect(first).toHaveLength(2);
@@ -100,7 +100,7 @@ describe('the worker process dispatches the outbox', () => {
         const r = await outboxRow(db, replicaKey(unitId, 1));
         return r.dispatchedAt ?? undefined;
       },
-      5_000,
+      30_000,
       50,
     );
     expect(again.getTime()).toBeGreaterThan(before.dispatchedAt!.getTime());
@@ -118,7 +118,7 @@ describe('the worker process dispatches the outbox', () => {
       const deviceClass = unique('class');
       const unitId = newId();
       await announce(wdb, 'work.replica', replicaKey(unitId, 1), { unitId, replica: 1, deviceClass });
-      await eventually(async () => (await outboxRow(wdb, replicaKey(unitId, 1))).dispatchedAt, 5_000, 50);
+      await eventually(async () => (await outboxRow(wdb, replicaKey(unitId, 1))).dispatchedAt, 30_000, 50);
 
       // close while a dispatch pass is in flight (a slow pass makes that certain), then count passes
       const dispatcher = worker.get(OutboxDispatcher);
@@ -155,7 +155,7 @@ describe('the worker process dispatches the outbox', () => {
           jobInFlight = false;
         }
       };
-      await eventually(() => Promise.resolve(inFlight && jobInFlight), 5_000, 5);
+      await eventually(() => Promise.resolve(inFlight && jobInFlight), 30_000, 5);
 
       const started = Date.now();
       await worker.close();

@@ -108,7 +108,13 @@ export class PayoutsService {
           amount: p.amount.toFixed(0),
         });
       } catch (e2) {
-        if (!isRefusal(e2)) throw unclear(payoutId, e2);
+        if (!isRefusal(e2)) {
+          // Sent without an answer: the node may have it. A connection refused never reached it.
+          if (!/ECONNREFUSED/.test((e2 as Error).message)) {
+            await this.db.payout.updateMany({ where: { id: payoutId, sentAt: null }, data: { sentAt: new Date() } });
+          }
+          throw unclear(payoutId, e2);
+        }
         await this.fail(payoutId, `${e2.code}: ${e2.message}`);
         return 'failed';
       }

@@ -35,7 +35,9 @@ export class NodeClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      throw new NodeRequestError(null, 'NODE.UNREACHABLE', `${method} ${pathAndQuery}: ${(e as Error).message}`);
+      const cause = (e as { cause?: { code?: unknown } }).cause?.code;
+      const why = typeof cause === 'string' ? ` (${cause})` : '';
+      throw new NodeRequestError(null, 'NODE.UNREACHABLE', `${method} ${pathAndQuery}: ${(e as Error).message}${why}`);
     }
     const text = await res.text();
     let json: unknown;

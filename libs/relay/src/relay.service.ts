@@ -136,7 +136,48 @@ export class RelayService {
     });
   }
 
-  /** After the last attempt: the delivery is dead-lettered and visible to the operator. */
+  /**
+   * Every (verified unit, active node) pair not yet delivered and not refused for good: what the
+   * reconciler re-drives. A pair whose `unit.verified` message is still in the outbox is left to
+   * the dispatcher; a node only gets units verified after it was registered.
+   */
+  undeliveredPairs(limit = 2_000): Promise<{ unitId: string; nodeId: string }[]> {
+    return this.db.$queryRaw<{ unitId: string; nodeId: string }[]>`
+      SELECT u."id" AS "unitId", n."id" AS "nodeId"
+        FROM "WorkUnit" u JOIN "TrustedNode" n ON n."status" = 'active' AND n."createdAt" <= COALESCE(u."decidedAt", u."createdAt")
+       WHERE u."status" = 'verified'
+         AND NOT EXISTS (SELECT 1 FROM "RelayDelivery" d
+                          WHERE d."unitId" = u."id" AND d."nodeId" = n."id" AND d."status" IN ('delivered', 'dead'))
+         AND NOT EXISTS (SELECT 1 FROM "OutboxMessage" o WHERE o."key" = 'unit.verified:' || u."id" AND o."dispatchedAt" IS NULL)
+       ORDER BY u."decidedAt" NULLS FIRST, u."id"
+       LIMIT ${limit}`;
+  }
+
+  /** Per trusted node: verified units not yet delivered to it (pending), and dead-lettered ones. */
+  async undeliveredByNode(): Promise<{ nodeId: string; name: string; status: string; pending: number; dead: number }[]> {
+    return this.db.$queryRaw`
+      SELECT n."id" AS "nodeId", n."name", n."status"::text AS status,
+             (SELECT COUNT(*)::int FROM "WorkUnit" u
+               WHERE u."status" = 'verified' AND n."createdAt" <= COALESCE(u."decidedAt", u."createdAt")
+                 AND NOT EXISTS (SELECT 1 FROM "RelayDelivery" d
+                                  WHERE d."unitId" = u."id" AND d."nodeId" = n."id" AND d."status" IN ('delivered', 'dead'))) AS pending,
+             (SELECT COUNT(*)::int FROM "RelayDelivery" d WHERE d."nodeId" = n."id" AND d."status" = 'dead') AS dead
+        FROM "TrustedNode" n ORDER BY n."name"`;
+  }
+
+  /**
+   * The operator sends dead-lettered deliveries again (all nodes, or one): they become pending,
+   * and the worker's reconciler re-drives them. Returns how many were revived.
+   */
+  async redrive(nodeId?: string): Promise<number> {
+    const { count } = await this.db.relayDelivery.updateMany({
+      where: { status: 'dead', ...(nodeId ? { nodeId } : {}) },
+      data: { status: 'pending' },
+    });
+    return count;
+  }
+
+  /** A refusal by the node (a 4xx to the message itself): dead-lettered and visible to the operator. */
   async markDead(unitId: string, nodeId: string, error: string): Promise<void> {
     await this.db.relayDelivery.updateMany({
       where: { unitId, nodeId, status: 'pending' },

@@ -8,3 +8,4 @@ export * from './canary-stock.js';
 export * from './reputation.js';
 export * from './work.repository.js';
 export * from './placement.js';
+export * from './replica-recovery.service.js';

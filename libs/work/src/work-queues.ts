@@ -51,6 +51,23 @@ export class WorkQueues implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * True when the replica has no job waiting, delayed or leased. A finished job (completed or
+   * failed, kept for inspection) no longer stands for the replica: it is removed so the
+   * deterministic id can be used again.
+   */
+  async replicaMissing(deviceClass: string, payload: JobPayloads['work.replica']): Promise<boolean> {
+    const queue = this.queue(deviceClass);
+    const jobId = jobOptions(this.config.RELAY_ATTEMPTS)['work.replica'](payload).jobId!;
+    const state = await queue.getJobState(jobId);
+    if (state === 'unknown') return true;
+    if (state === 'completed' || state === 'failed') {
+      await queue.remove(jobId).catch(() => 0);
+      return true;
+    }
+    return false;
+  }
+
   private worker(deviceClass: string): Worker {
     const name = workQueueName(deviceClass);
     let w = this.workers.get(name);

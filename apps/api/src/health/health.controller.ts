@@ -1,21 +1,31 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import type { Redis } from 'ioredis';
-import { DomainError, PrismaService, REDIS } from '@idlemint/core';
+import { Controller, Get } from '@nestjs/common';
+import { DependencyMonitor, DomainError } from '@idlemint/core';
 
+/**
+ * Probes. `live`: the process answers (no I/O, fast under any load). `ready` (and `/health`): both
+ * PostgreSQL and Redis answer; a 503 names which one is down, never why in its own words.
+ */
 @Controller('health')
 export class HealthController {
-  constructor(
-    private readonly db: PrismaService,
-    @Inject(REDIS) private readonly redis: Redis,
-  ) {}
+  constructor(private readonly deps: DependencyMonitor) {}
+
+  @Get('live')
+  live() {
+    return { status: 'live' };
+  }
+
+  @Get('ready')
+  ready() {
+    return this.health();
+  }
 
   @Get()
   async health() {
-    try {
-      await Promise.all([this.db.$queryRaw`SELECT 1`, this.redis.ping()]);
-    } catch (e) {
-      throw new DomainError('HEALTH.DEPENDENCY_DOWN', 'unavailable', (e as Error).message);
+    const state = await this.deps.check();
+    const down = (Object.keys(state) as (keyof typeof state)[]).filter((k) => state[k] === 'down');
+    if (down.length > 0) {
+      throw new DomainError('HEALTH.DEPENDENCY_DOWN', 'unavailable', `${down.join(' and ')} unavailable`, { ...state, retryAfterS: 2 });
     }
-    return { status: 'ok' };
+    return { status: 'ok', ...state };
   }
 }

@@ -146,6 +146,14 @@ export const configSchema = z.object({
   ALERT_DELIVERY_ATTEMPTS: int(8),
   ALERT_BACKOFF_MS: int(2_000),
   ALERT_WEBHOOK_TIMEOUT_MS: int(10_000),
+  /** The worker's reconciler rebuilds missing jobs from Postgres this often (and at once when Redis lost its data). */
+  RECONCILE_EVERY_MS: int(10_000),
+  /** A relay job out of retries is sent again by the reconciler after this long (deliveries never die of a long outage). */
+  RELAY_REDRIVE_MS: int(30_000),
+  /** Requests the api serves at once; more are shed with 503 and Retry-After before any work (0: no limit). */
+  API_MAX_INFLIGHT: int(256),
+  /** The worker's /health/live and /health/ready port; unset: no health server (0: any free port). */
+  WORKER_HEALTH_PORT: z.coerce.number().int().nonnegative().optional(),
   /** Lets alert webhooks reach private, loopback and link-local addresses (tests, closed networks). */
   ALLOW_PRIVATE_WEBHOOKS: z
     .enum(['0', '1', 'true', 'false', ''])

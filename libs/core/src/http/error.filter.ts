@@ -23,12 +23,40 @@ const HTTP_CODES: Record<number, string> = {
   415: 'REQUEST.UNSUPPORTED_MEDIA_TYPE',
 };
 
+/** Connection-level failures of PostgreSQL (through Prisma and pg) or Redis: the request may be retried. */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'P1001',
+  'P1002',
+  'P1008',
+  'P1017',
+  'P2024',
+  '57P01',
+  '57P03',
+]);
+const CONNECTION_MESSAGES =
+  /Connection terminated|Can't reach database server|ECONNREFUSED|ECONNRESET|Connection is closed|Command timed out|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery)|terminating connection|DatabaseNotReachable|ConnectionClosed/i;
+
+export function isDependencyDown(e: unknown, depth = 0): boolean {
+  if (!e || typeof e !== 'object' || depth > 4) return false;
+  const x = e as { code?: unknown; errorCode?: unknown; message?: unknown; cause?: unknown; name?: unknown };
+  if (x.name === 'PrismaClientInitializationError') return true;
+  for (const c of [x.code, x.errorCode]) if (typeof c === 'string' && CONNECTION_CODES.has(c)) return true;
+  if (typeof x.message === 'string' && CONNECTION_MESSAGES.test(x.message)) return true;
+  return isDependencyDown(x.cause, depth + 1);
+}
+
 /** Turns every error into `{ error: { code, message, details? } }` with the right status. */
 export function toErrorResponse(e: unknown): { status: number; body: ErrorBody; headers?: Record<string, string> } {
   if (e instanceof DomainError) {
     const headers: Record<string, string> = {};
     const retryAfter = e.details?.retryAfterS;
-    if (e.kind === 'rate_limited' && typeof retryAfter === 'number') headers['retry-after'] = String(retryAfter);
+    if ((e.kind === 'rate_limited' || e.kind === 'unavailable') && typeof retryAfter === 'number')
+      headers['retry-after'] = String(retryAfter);
     return {
       status: STATUS_OF[e.kind],
       body: { error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } },
@@ -48,6 +76,13 @@ export function toErrorResponse(e: unknown): { status: number; body: ErrorBody; 
   }
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
     return { status: fe.statusCode, body: { error: { code: `REQUEST.${fe.code ?? 'INVALID'}`, message: fe.message ?? '' } } };
+  }
+  if (isDependencyDown(e)) {
+    return {
+      status: 503,
+      body: { error: { code: 'DEPENDENCY.UNAVAILABLE', message: 'a dependency is unavailable, retry shortly' } },
+      headers: { 'retry-after': '2' },
+    };
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }

@@ -12,7 +12,8 @@ export const REDIS = Symbol('REDIS');
       provide: REDIS,
       inject: [CONFIG],
       useFactory: async (config: Config): Promise<Redis> => {
-        const redis = createRedis(config.REDIS_URL, 'idlemint-app');
+        // Commands give up after 2 s: a request never hangs on a Redis that went away.
+        const redis = createRedis(config.REDIS_URL, 'idlemint-app', { commandTimeout: 2_000 });
         await assertNoEviction(redis);
         return redis;
       },

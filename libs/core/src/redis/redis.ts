@@ -1,11 +1,11 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 /**
  * A Redis connection for BullMQ and the gateway. `maxRetriesPerRequest: null` is what BullMQ
  * workers require; commands wait through a reconnect instead of failing half-way.
  */
-export function createRedis(url: string, name = 'idlemint'): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+export function createRedis(url: string, name = 'idlemint', extra: RedisOptions = {}): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false, ...extra });
 }
 
 /**
