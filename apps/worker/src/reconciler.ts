@@ -128,6 +128,19 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
       )
         n++;
     }
+    for (const data of await this.relay.unretractedPairs()) {
+      if (this.stopped) break;
+      if (
+        await this.ensure(
+          this.relayQueue,
+          JOB_NAME['relay.retract'],
+          data,
+          this.options['relay.retract'](data),
+          this.config.RELAY_REDRIVE_MS,
+        )
+      )
+        n++;
+    }
     return n;
   }
 

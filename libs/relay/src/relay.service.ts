@@ -153,6 +153,22 @@ export class RelayService {
        LIMIT ${limit}`;
   }
 
+  /**
+   * Every (retracted unit, active node) pair whose retraction is not yet delivered nor refused for
+   * good: the reconciler re-drives them like deliveries. One still in the outbox is the dispatcher's.
+   */
+  unretractedPairs(limit = 2_000): Promise<{ unitId: string; nodeId: string }[]> {
+    return this.db.$queryRaw<{ unitId: string; nodeId: string }[]>`
+      SELECT u."id" AS "unitId", n."id" AS "nodeId"
+        FROM "WorkUnit" u JOIN "TrustedNode" n ON n."status" = 'active' AND n."createdAt" <= u."retractedAt"
+       WHERE u."retractedAt" IS NOT NULL
+         AND NOT EXISTS (SELECT 1 FROM "RetractionDelivery" d
+                          WHERE d."unitId" = u."id" AND d."nodeId" = n."id" AND d."status" IN ('delivered', 'dead'))
+         AND NOT EXISTS (SELECT 1 FROM "OutboxMessage" o WHERE o."key" = 'unit.retracted:' || u."id" AND o."dispatchedAt" IS NULL)
+       ORDER BY u."retractedAt", u."id"
+       LIMIT ${limit}`;
+  }
+
   /** Per trusted node: verified units not yet delivered to it (pending), and dead-lettered ones. */
   async undeliveredByNode(): Promise<{ nodeId: string; name: string; status: string; pending: number; dead: number }[]> {
     return this.db.$queryRaw`

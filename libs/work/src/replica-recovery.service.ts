@@ -7,6 +7,8 @@ export interface OpenReplica {
   unitId: string;
   deviceClass: string;
   replica: number;
+  /** An audit (or tie-break) replica of a verified unit whose audit is still out. */
+  audit: boolean;
 }
 
 /**
@@ -22,14 +24,16 @@ export class ReplicaRecovery {
   ) {}
 
   /**
-   * Replicas of open units without a live lease or an answer. A replica still waiting in the
-   * outbox is left to the dispatcher.
+   * Replicas of open units, and audit replicas of verified units whose audit is still out, without
+   * a live lease or an answer. A replica still waiting in the outbox is left to the dispatcher.
    */
   openReplicasWithoutLease(limit = 2_000): Promise<OpenReplica[]> {
     return this.db.$queryRaw<OpenReplica[]>`
-      SELECT u."id" AS "unitId", u."deviceClass", r.replica::int AS replica
-        FROM "WorkUnit" u CROSS JOIN LATERAL generate_series(1, u."replicasIssued") AS r(replica)
-       WHERE u."status" = 'open'
+      SELECT u."id" AS "unitId", u."deviceClass", r.replica::int AS replica, (u."status" = 'verified') AS audit
+        FROM "WorkUnit" u CROSS JOIN LATERAL generate_series(
+               CASE WHEN u."status" = 'verified' THEN u."replicasIssued" - u."auditReplicas" + 1 ELSE 1 END,
+               u."replicasIssued") AS r(replica)
+       WHERE (u."status" = 'open' OR (u."status" = 'verified' AND u."auditStatus" IN ('pending', 'contested')))
          AND NOT EXISTS (
                SELECT 1 FROM "Assignment" a
                 WHERE a."unitId" = u."id" AND a."replica" = r.replica
@@ -57,7 +61,7 @@ export class ReplicaRecovery {
     let added = 0;
     for (const r of missing) {
       if (!still.has(`${r.unitId}:${r.replica}`)) continue;
-      await this.queues.addReplica(r.deviceClass, { unitId: r.unitId, replica: r.replica });
+      await this.queues.addReplica(r.deviceClass, { unitId: r.unitId, replica: r.replica, ...(r.audit ? { audit: true } : {}) });
       added++;
     }
     return added;
