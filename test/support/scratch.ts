@@ -32,6 +32,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     QUEUE_PREFIX: `{imt_${tag}}`,
     REDIS_KEY_PREFIX: `imt_${tag}:`,
     OPERATOR_KEY: 'test-operator-key-0123456789',
+    // Telemetry written before the heartbeat is answered, so a test can read it at once.
+    HEARTBEAT_FLUSH_MS: '0',
     ...overrides,
   });
 }

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { ErrorFilter, parseConfig, type Config } from '@idlemint/core';
+import { ErrorFilter, parseConfig, runProcesses, type Config } from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
@@ -29,9 +29,12 @@ export async function createApiApp(config: Config, { preview = false }: { previe
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const app = await createApiApp(config);
-  await app.listen(config.API_PORT, config.API_HOST);
-  console.log(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);
+  // API_PROCESSES copies share the port; each is a whole api (the device gateway is CPU-bound).
+  await runProcesses('api', config.API_PROCESSES, async () => {
+    const app = await createApiApp(config);
+    await app.listen(config.API_PORT, config.API_HOST);
+    console.log(`api: listening on http://${config.API_HOST}:${config.API_PORT} (pid ${process.pid})`);
+  });
 }
 
 if (require.main === module) {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { INestApplicationContext } from '@nestjs/common';
-import { parseConfig, type Config } from '@idlemint/core';
+import { parseConfig, runProcesses, type Config } from '@idlemint/core';
 import { WorkerModule } from './worker.module.js';
 
 export async function createWorker(config: Config): Promise<INestApplicationContext> {
@@ -14,8 +14,11 @@ export async function createWorker(config: Config): Promise<INestApplicationCont
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  await createWorker(config);
-  console.log('worker: processing relay, payouts, ingest and alerts; dispatching the outbox');
+  // WORKER_PROCESSES copies: BullMQ spreads jobs over them, the outbox is taken with SKIP LOCKED.
+  await runProcesses('worker', config.WORKER_PROCESSES, async () => {
+    await createWorker(config);
+    console.log(`worker: processing relay, payouts, ingest and alerts; dispatching the outbox (pid ${process.pid})`);
+  });
 }
 
 if (require.main === module) {

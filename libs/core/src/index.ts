@@ -14,6 +14,7 @@ export * from './http/zod.pipe.js';
 export * from './http/openapi.decorators.js';
 export * from './ids.js';
 export * from './paths.js';
+export * from './process/cluster.js';
 export { Prisma } from './db/generated/prisma/client.js';
 export type * from './db/generated/prisma/models.js';
 export * from './db/generated/prisma/enums.js';

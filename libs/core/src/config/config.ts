@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -25,12 +26,17 @@ export const configSchema = z.object({
     .default('{idlemint}'),
   /** Prefix of the gateway's own Redis keys (nonces, caches). */
   REDIS_KEY_PREFIX: z.string().default('idlemint:'),
+  /** Processes the api and the worker each run (node:cluster); one per core unless set. */
+  API_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  WORKER_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: int(3000),
   OPERATOR_KEY: z.string().min(16).default('dev-operator-key-change-me'),
   /** Ed25519 seed the platform signs relayed units and payout requests with. */
   PLATFORM_SIGNING_KEY: hex32.default('a8c3e1b0f4d2c6e8a0b2c4d6e8f0a2b4c6d8e0f2a4b6c8d0e2f4a6b8c0d2e4f6'),
   DEVICE_CLOCK_SKEW_MS: int(60_000),
+  /** Heartbeat telemetry is coalesced this long per api process, then written in multi-row statements (0: at once). */
+  HEARTBEAT_FLUSH_MS: int(250),
   LEASE_MS: int(30_000),
   /** Matching independent results a unit needs when its first taker is not yet trusted. */
   QUORUM: int(2),
