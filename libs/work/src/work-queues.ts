@@ -20,7 +20,7 @@ export class WorkQueues implements OnApplicationShutdown {
   constructor(@Inject(CONFIG) private readonly config: Config) {}
 
   private conn(): Redis {
-    this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-work');
+    this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-work', this.config.REDIS_CLUSTER);
     return this.connection;
   }
 

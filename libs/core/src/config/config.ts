@@ -19,6 +19,11 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/idlemint'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** REDIS_URL is one node of a Redis Cluster (every key carries a hash tag; see docs/scaling.md). */
+  REDIS_CLUSTER: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('false')
+    .transform((v) => v === '1' || v === 'true'),
   /** BullMQ prefix; the braces make it a Redis Cluster hash tag so a queue's keys share a slot. */
   QUEUE_PREFIX: z
     .string()

@@ -12,7 +12,7 @@ export const REDIS = Symbol('REDIS');
       provide: REDIS,
       inject: [CONFIG],
       useFactory: async (config: Config): Promise<Redis> => {
-        const redis = createRedis(config.REDIS_URL, 'idlemint-app');
+        const redis = createRedis(config.REDIS_URL, 'idlemint-app', config.REDIS_CLUSTER);
         await assertNoEviction(redis);
         return redis;
       },
