@@ -38,6 +38,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     // lifted unless a test sets them (apps/api/test/security.int-spec.ts).
     ANON_RATE_PER_MIN: '1000000',
     AUTH_FAILURES_PER_MIN: '1000000',
+    // Telemetry written before the heartbeat is answered, so a test can read it at once.
+    HEARTBEAT_FLUSH_MS: '0',
     ...overrides,
   });
 }

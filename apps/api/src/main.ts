@@ -12,6 +12,7 @@ import {
   parseConfig,
   PinoNestLogger,
   requestIdOf,
+  runProcesses,
   type Config,
 } from '@idlemint/core';
 import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
@@ -51,9 +52,12 @@ export async function createApiApp(config: Config, { preview = false }: { previe
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   exitWithin(9_000, 'api');
-  const app = await createApiApp(config);
-  await app.listen(config.API_PORT, config.API_HOST);
-  createLogger(config, 'api').info(`api: listening on http://${config.API_HOST}:${config.API_PORT}`);
+  // API_PROCESSES copies share the port; each is a whole api (the device gateway is CPU-bound).
+  await runProcesses('api', config.API_PROCESSES, async () => {
+    const app = await createApiApp(config);
+    await app.listen(config.API_PORT, config.API_HOST);
+    createLogger(config, 'api').info(`api: listening on http://${config.API_HOST}:${config.API_PORT} (pid ${process.pid})`);
+  });
 }
 
 if (require.main === module) {

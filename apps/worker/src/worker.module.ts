@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
-import { CONFIG, ConfigModule, DbModule, DependencyMonitor, MetricsModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
+import { CONFIG, ConfigModule, DbModule, DependencyMonitor, MetricsModule, QUEUE, RedisModule, createRedis, type Config } from '@idlemint/core';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
@@ -34,6 +34,7 @@ export class WorkerModule {
         BullModule.forRootAsync({
           inject: [CONFIG],
           useFactory: (c: Config) => {
+            if (c.REDIS_CLUSTER) return { prefix: c.QUEUE_PREFIX, connection: createRedis(c.REDIS_URL, 'idlemint-worker', {}, true) };
             const u = new URL(c.REDIS_URL);
             return {
               prefix: c.QUEUE_PREFIX,

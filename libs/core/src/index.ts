@@ -21,6 +21,7 @@ export * from './metrics/platform-stats.js';
 export * from './metrics/metrics.module.js';
 export * from './ids.js';
 export * from './paths.js';
+export * from './process/cluster.js';
 export { Prisma } from './db/generated/prisma/client.js';
 export type * from './db/generated/prisma/models.js';
 export * from './db/generated/prisma/enums.js';

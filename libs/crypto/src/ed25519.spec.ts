@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ed25519FromSeed, ed25519Generate, ed25519Sign, ed25519VerifyHex, verifyEd25519 } from './ed25519.js';
+import { ed25519FromSeed, ed25519Generate, ed25519Sign, ed25519VerifyHex, ed25519VerifyHexAsync, verifyEd25519 } from './ed25519.js';
 import { hexToBytes, sha256Hex } from './hex.js';
 
 // RFC 8032 section 7.1, tests 1 and 2 (also the device protocol's device and attestation keys).
@@ -138,5 +138,28 @@ describe('ed25519 encodings OpenSSL would accept', () => {
     expect(verifyEd25519(pk.subarray(1), new Uint8Array(0), sig)).toBe(false);
     expect(verifyEd25519(pk, new Uint8Array(0), sig.subarray(0, 63))).toBe(false);
     expect(verifyEd25519(pk, new Uint8Array(0), Buffer.concat([sig, Buffer.of(0)]))).toBe(false);
+  });
+});
+
+describe('ed25519VerifyHexAsync (thread pool)', () => {
+  it('answers exactly as ed25519VerifyHex on good, bad, small-order, non-canonical and malformed input', async () => {
+    const kp = ed25519Generate();
+    const sig = ed25519Sign(kp.secretKey, 'hello');
+    const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+    const cases: [string, string | Buffer, string][] = [
+      [kp.publicKey, 'hello', sig],
+      [kp.publicKey, 'hello.', sig],
+      [RFC1.publicKey, 'hello', sig],
+      [RFC1.publicKey, '', RFC1.emptySig],
+      [encodePoint(1n, false), Buffer.from('any'), IDENTITY_FORGERY],
+      [encodePoint(P + 1n, false), Buffer.from('any'), IDENTITY_FORGERY],
+      [encodePoint(1n, false), Buffer.from('any'), BASE_POINT + encodePoint(L, false)],
+      ['zz', 'hello', sig],
+      [kp.publicKey, 'hello', sig.slice(2)],
+    ];
+    for (const [key, msg, s] of cases) {
+      expect(await ed25519VerifyHexAsync(key, msg, s)).toBe(ed25519VerifyHex(key, msg, s));
+    }
+    expect(await ed25519VerifyHexAsync(kp.publicKey, 'hello', sig)).toBe(true);
   });
 });

@@ -110,6 +110,25 @@ export function ed25519VerifyHex(publicKeyHex: string, message: Uint8Array | str
   }
 }
 
+/**
+ * ed25519VerifyHex with the curve work on libuv's thread pool (node:crypto's callback form), so
+ * a gateway's event loop keeps parsing requests while signatures are checked on the other cores.
+ */
+export function ed25519VerifyHexAsync(publicKeyHex: string, message: Uint8Array | string, signatureHex: string): Promise<boolean> {
+  try {
+    if (!isHex(publicKeyHex, 32) || !isHex(signatureHex, 64) || SMALL_ORDER_KEYS.has(publicKeyHex)) return Promise.resolve(false);
+    const raw = Buffer.from(publicKeyHex, 'hex');
+    const sig = Buffer.from(signatureHex, 'hex');
+    if (!isCanonicalPoint(raw, 0) || !isCanonicalPoint(sig, 0) || !scalarBelowL(sig, 32)) return Promise.resolve(false);
+    const key = publicKeyObject(platformKeys, publicKeyHex, raw);
+    if (!key) return Promise.resolve(false);
+    const msg = toBytes(message);
+    return new Promise((resolve) => verify(null, msg, key, sig, (err, ok) => resolve(!err && ok)));
+  } catch {
+    return Promise.resolve(false);
+  }
+}
+
 export interface Ed25519KeyPair {
   /** 32-byte seed, hex (RFC 8032 "secret key"). */
   secretKey: string;

@@ -12,6 +12,7 @@ import { randomInt } from 'node:crypto';
 import { TtlCache } from './device-cache.js';
 import { FleetErrors } from './fleet.errors.js';
 import { FleetRepository, liveOf, type DeviceContext } from './fleet.repository.js';
+import { HeartbeatBuffer } from './heartbeat-buffer.js';
 import { mayWork } from './policy.js';
 
 const CLAIM_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // no 0/O, 1/I: read off a fridge's display
@@ -26,7 +27,10 @@ export const ONLINE_WITHIN_MS = 2 * HEARTBEAT_INTERVAL_S * 1000;
 export class DevicesService {
   private readonly cache = new TtlCache<DeviceContext | null>(DEVICE_CACHE_MS);
 
-  constructor(private readonly repo: FleetRepository) {}
+  constructor(
+    private readonly repo: FleetRepository,
+    private readonly heartbeats: HeartbeatBuffer,
+  ) {}
 
   /** The device behind a request key, from a short cache; null when not enrolled. */
   async byKey(publicKey: string): Promise<DeviceContext | null> {
@@ -112,7 +116,7 @@ export class DevicesService {
 
   async heartbeat(device: DeviceContext, body: HeartbeatBody): Promise<{ policy: WorkPolicy; nextHeartbeatS: number }> {
     const telemetry = { idle: body.idle, uptimeS: body.uptimeS, ...(body.metrics ?? {}) };
-    await this.repo.recordHeartbeat(device.id, body.firmware, telemetry);
+    await this.heartbeats.add({ deviceId: device.id, firmware: body.firmware, telemetry, at: new Date() });
     // This gateway's claims see the new idle flag and power draw at once (others within the TTL).
     const live = liveOf(telemetry);
     this.cache.update(device.publicKey, (ctx) => (ctx ? { ...ctx, live } : ctx));

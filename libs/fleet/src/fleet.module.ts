@@ -9,6 +9,7 @@ import { FleetInsightsRepository } from './fleet-insights.repository.js';
 import { FleetRepository } from './fleet.repository.js';
 import { FleetSummaryService } from './fleet-summary.service.js';
 import { GroupsService } from './groups.service.js';
+import { HeartbeatBuffer } from './heartbeat-buffer.js';
 import { ManufacturersService } from './manufacturers.service.js';
 import { OwnersService } from './owners.service.js';
 import { TenantsService } from './tenants.service.js';
@@ -28,7 +29,7 @@ const services = [
 
 @Module({
   imports: [AuditModule],
-  providers: [FleetRepository, FleetInsightsRepository, ...services],
+  providers: [FleetRepository, FleetInsightsRepository, HeartbeatBuffer, ...services],
   exports: services,
 })
 export class FleetModule {}

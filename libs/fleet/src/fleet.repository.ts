@@ -22,6 +22,26 @@ export interface DeviceContext {
   live: { idle: boolean | null; powerW: number | null };
 }
 
+/** One (device, hour) rollup's increments from a batch of heartbeats. */
+export interface RollupDelta {
+  deviceId: string;
+  hour: Date;
+  heartbeats: number;
+  idle: number;
+  tempCount: number;
+  tempSum: number;
+  tempMin: number | null;
+  tempMax: number | null;
+  powerCount: number;
+  powerSum: number;
+  powerMin: number | null;
+  powerMax: number | null;
+  loadCount: number;
+  loadSum: number;
+  loadMin: number | null;
+  loadMax: number | null;
+}
+
 export interface HeartbeatTelemetry {
   idle: boolean;
   uptimeS: number;
@@ -48,8 +68,6 @@ interface ContextRow {
   deviceClass: string;
   batchSize: number;
 }
-
-const HOUR_MS = 3_600_000;
 
 /** The latest idle flag and power draw a heartbeat stored. */
 export function liveOf(telemetry: unknown): DeviceContext['live'] {
@@ -135,35 +153,51 @@ export class FleetRepository {
   }
 
   /**
-   * The latest state on the device row and this hour's rollup, in one statement: the rollup row is
-   * the device's own (device, hour), so heartbeats of a large fleet never queue on one hot row.
+   * A batch of coalesced heartbeats (HeartbeatBuffer): the latest state of each device and the sums
+   * of each (device, hour) rollup, in one transaction of two multi-row statements. Device rows are
+   * locked in id order first, the order verdicts lock them in, so a flush and a verdict never deadlock.
    */
-  async recordHeartbeat(deviceId: string, firmware: string, t: HeartbeatTelemetry, at = new Date()): Promise<void> {
-    const hour = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
-    const temp = t.tempC ?? null;
-    const power = t.powerW ?? null;
-    const load = t.loadPct ?? null;
-    await this.db.$executeRaw`
-      WITH d AS (
-        UPDATE "Device" SET "lastSeenAt" = ${at}::timestamp, "firmware" = ${firmware}, "telemetry" = ${JSON.stringify(t)}::jsonb
-         WHERE "id" = ${deviceId} RETURNING "id", "manufacturerId"
-      )
-      INSERT INTO "TelemetryRollup" AS r ("deviceId", "hour", "manufacturerId", "heartbeats", "idle",
-             "tempCount", "tempSum", "tempMin", "tempMax", "powerCount", "powerSum", "powerMin", "powerMax",
-             "loadCount", "loadSum", "loadMin", "loadMax")
-      SELECT d."id", ${hour}::timestamp, d."manufacturerId", 1, ${t.idle ? 1 : 0},
-             ${temp === null ? 0 : 1}, COALESCE(${temp}::float8, 0), ${temp}::float8, ${temp}::float8,
-             ${power === null ? 0 : 1}, COALESCE(${power}::float8, 0), ${power}::float8, ${power}::float8,
-             ${load === null ? 0 : 1}, COALESCE(${load}::float8, 0), ${load}::float8, ${load}::float8
-        FROM d
-      ON CONFLICT ("deviceId", "hour") DO UPDATE SET
-             "heartbeats" = r."heartbeats" + 1,
-             "idle" = r."idle" + EXCLUDED."idle",
-             "tempCount" = r."tempCount" + EXCLUDED."tempCount", "tempSum" = r."tempSum" + EXCLUDED."tempSum",
-             "tempMin" = LEAST(r."tempMin", EXCLUDED."tempMin"), "tempMax" = GREATEST(r."tempMax", EXCLUDED."tempMax"),
-             "powerCount" = r."powerCount" + EXCLUDED."powerCount", "powerSum" = r."powerSum" + EXCLUDED."powerSum",
-             "powerMin" = LEAST(r."powerMin", EXCLUDED."powerMin"), "powerMax" = GREATEST(r."powerMax", EXCLUDED."powerMax"),
-             "loadCount" = r."loadCount" + EXCLUDED."loadCount", "loadSum" = r."loadSum" + EXCLUDED."loadSum",
-             "loadMin" = LEAST(r."loadMin", EXCLUDED."loadMin"), "loadMax" = GREATEST(r."loadMax", EXCLUDED."loadMax")`;
+  async recordHeartbeats(
+    latest: { deviceId: string; firmware: string; telemetry: HeartbeatTelemetry; at: Date }[],
+    rollups: RollupDelta[],
+  ) {
+    const ids = latest.map((h) => h.deviceId).sort();
+    const byId = new Map(latest.map((h) => [h.deviceId, h]));
+    const rows = ids.map((id) => byId.get(id)!);
+    const r = [...rollups].sort((a, b) =>
+      a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : a.hour.getTime() - b.hour.getTime(),
+    );
+    const col = <K extends keyof RollupDelta>(k: K) => r.map((x) => x[k]);
+    await this.db.$transaction([
+      this.db.$queryRaw`SELECT 1 FROM "Device" WHERE "id" = ANY(${ids}::text[]) ORDER BY "id" FOR NO KEY UPDATE`,
+      this.db.$executeRaw`
+        UPDATE "Device" d SET "lastSeenAt" = v.at AT TIME ZONE 'UTC', "firmware" = v.firmware, "telemetry" = v.telemetry
+          FROM unnest(${ids}::text[], ${rows.map((h) => h.at.toISOString())}::timestamptz[], ${rows.map((h) => h.firmware)}::text[],
+                      ${rows.map((h) => JSON.stringify(h.telemetry))}::jsonb[]) AS v(id, at, firmware, telemetry)
+         WHERE d."id" = v.id`,
+      this.db.$executeRaw`
+        INSERT INTO "TelemetryRollup" AS r ("deviceId", "hour", "manufacturerId", "heartbeats", "idle",
+               "tempCount", "tempSum", "tempMin", "tempMax", "powerCount", "powerSum", "powerMin", "powerMax",
+               "loadCount", "loadSum", "loadMin", "loadMax")
+        SELECT v.* FROM (
+          SELECT u.device_id, u.hour AT TIME ZONE 'UTC', d."manufacturerId", u.hb, u.idle, u.tc, u.ts, u.tmin, u.tmax,
+                 u.pc, u.ps, u.pmin, u.pmax, u.lc, u.ls, u.lmin, u.lmax
+            FROM unnest(${col('deviceId')}::text[], ${r.map((x) => x.hour.toISOString())}::timestamptz[], ${col('heartbeats')}::int[],
+                        ${col('idle')}::int[], ${col('tempCount')}::int[], ${col('tempSum')}::float8[], ${col('tempMin')}::float8[],
+                        ${col('tempMax')}::float8[], ${col('powerCount')}::int[], ${col('powerSum')}::float8[], ${col('powerMin')}::float8[],
+                        ${col('powerMax')}::float8[], ${col('loadCount')}::int[], ${col('loadSum')}::float8[], ${col('loadMin')}::float8[],
+                        ${col('loadMax')}::float8[])
+                 AS u(device_id, hour, hb, idle, tc, ts, tmin, tmax, pc, ps, pmin, pmax, lc, ls, lmin, lmax)
+            JOIN "Device" d ON d."id" = u.device_id) v
+        ON CONFLICT ("deviceId", "hour") DO UPDATE SET
+               "heartbeats" = r."heartbeats" + EXCLUDED."heartbeats",
+               "idle" = r."idle" + EXCLUDED."idle",
+               "tempCount" = r."tempCount" + EXCLUDED."tempCount", "tempSum" = r."tempSum" + EXCLUDED."tempSum",
+               "tempMin" = LEAST(r."tempMin", EXCLUDED."tempMin"), "tempMax" = GREATEST(r."tempMax", EXCLUDED."tempMax"),
+               "powerCount" = r."powerCount" + EXCLUDED."powerCount", "powerSum" = r."powerSum" + EXCLUDED."powerSum",
+               "powerMin" = LEAST(r."powerMin", EXCLUDED."powerMin"), "powerMax" = GREATEST(r."powerMax", EXCLUDED."powerMax"),
+               "loadCount" = r."loadCount" + EXCLUDED."loadCount", "loadSum" = r."loadSum" + EXCLUDED."loadSum",
+               "loadMin" = LEAST(r."loadMin", EXCLUDED."loadMin"), "loadMax" = GREATEST(r."loadMax", EXCLUDED."loadMax")`,
+    ]);
   }
 }

@@ -24,7 +24,7 @@ export class WorkQueues implements OnApplicationShutdown {
   }
 
   private conn(): Redis {
-    this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-work');
+    this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-work', {}, this.config.REDIS_CLUSTER);
     return this.connection;
   }
 

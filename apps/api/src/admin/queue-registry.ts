@@ -66,7 +66,7 @@ export class QueueRegistry implements OnApplicationShutdown {
   private named(name: string): Queue {
     let q = this.queues.get(name);
     if (!q) {
-      this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-api-queues');
+      this.connection ??= createRedis(this.config.REDIS_URL, 'idlemint-api-queues', {}, this.config.REDIS_CLUSTER);
       q = new Queue(name, { connection: this.connection, prefix: this.config.QUEUE_PREFIX });
       this.queues.set(name, q);
     }

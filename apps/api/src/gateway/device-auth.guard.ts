@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { CONFIG, DomainError, REDIS, type Config } from '@idlemint/core';
-import { ed25519VerifyHex, sha256Hex } from '@idlemint/crypto';
+import { ed25519VerifyHexAsync, sha256Hex } from '@idlemint/crypto';
 import { DevicesService, FleetErrors, type DeviceContext } from '@idlemint/fleet';
 import { DEVICE_HEADERS, NONCE_RE, requestSigningString } from '@idlemint/protocol';
 
@@ -56,27 +56,30 @@ export class DeviceAuthGuard implements CanActivate {
     if (device?.status === 'revoked') throw FleetErrors.revoked();
 
     const signing = requestSigningString(req.method, req.url, ts, nonce, sha256Hex(req.rawBody ?? ''));
-    if (!ed25519VerifyHex(key, signing, sig)) throw authError('DEVICE.SIGNATURE_INVALID', 'request signature does not verify');
+    if (!(await ed25519VerifyHexAsync(key, signing, sig))) throw authError('DEVICE.SIGNATURE_INVALID', 'request signature does not verify');
 
     const p = this.config.REDIS_KEY_PREFIX;
     const window = Math.floor(Date.now() / 60_000);
-    const rateKey = `${p}rate:${key}:${window}`;
-    // Per device and per manufacturer (the whole fleet of one tenant), counted in the same round trip.
-    const fleetKey = `${p}rate:mfr:${device?.manufacturerId ?? 'unenrolled'}:${window}`;
-    const replies = await this.redis
-      .multi()
-      .set(`${p}nonce:${key}:${nonce}`, '1', 'PX', 2 * skew, 'NX')
-      .incr(rateKey)
-      .pexpire(rateKey, 61_000)
-      .incr(fleetKey)
-      .pexpire(fleetKey, 61_000)
-      .exec();
+    // Redis Cluster: the device's nonce and rate keys share its hash tag (one slot, one MULTI);
+    // the manufacturer's fleet counter lives in the manufacturer's slot, counted alongside.
+    const tag = `${p}{d:${key}}`;
+    const rateKey = `${tag}:rate:${window}`;
+    const fleetKey = `${p}{m:${device?.manufacturerId ?? 'unenrolled'}}:rate:${window}`;
+    const [replies, fleet] = await Promise.all([
+      this.redis
+        .multi()
+        .set(`${tag}:nonce:${nonce}`, '1', 'PX', 2 * skew, 'NX')
+        .incr(rateKey)
+        .pexpire(rateKey, 61_000)
+        .exec(),
+      this.redis.multi().incr(fleetKey).pexpire(fleetKey, 61_000).exec(),
+    ]);
     if (!replies || replies[0]?.[1] !== 'OK') throw authError('DEVICE.NONCE_REUSED', 'nonce was already used');
     const retryAfterS = 60 - (Math.floor(Date.now() / 1000) % 60);
     if (Number(replies[1]?.[1]) > this.config.DEVICE_RATE_PER_MIN) {
       throw new DomainError('DEVICE.RATE_LIMITED', 'rate_limited', 'too many requests from this device', { retryAfterS });
     }
-    if (Number(replies[3]?.[1]) > this.config.MANUFACTURER_DEVICE_RATE_PER_MIN) {
+    if (Number(fleet?.[0]?.[1]) > this.config.MANUFACTURER_DEVICE_RATE_PER_MIN) {
       throw new DomainError('DEVICE.FLEET_RATE_LIMITED', 'rate_limited', "too many requests from this manufacturer's fleet", {
         retryAfterS,
       });

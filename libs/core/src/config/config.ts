@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -30,6 +31,11 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DATABASE_URL: z.string().url().default('postgresql://postgres@127.0.0.1:5432/idlemint'),
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  /** REDIS_URL is one node of a Redis Cluster (every key carries a hash tag; see docs/scaling.md). */
+  REDIS_CLUSTER: z
+    .enum(['0', '1', 'true', 'false', ''])
+    .default('false')
+    .transform((v) => v === '1' || v === 'true'),
   /** BullMQ prefix; the braces make it a Redis Cluster hash tag so a queue's keys share a slot. */
   QUEUE_PREFIX: z
     .string()
@@ -37,6 +43,9 @@ export const configSchema = z.object({
     .default('{idlemint}'),
   /** Prefix of the gateway's own Redis keys (nonces, caches). */
   REDIS_KEY_PREFIX: z.string().default('idlemint:'),
+  /** Processes the api and the worker each run (node:cluster); one per core unless set. */
+  API_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
+  WORKER_PROCESSES: z.coerce.number().int().min(1).max(64).default(availableParallelism()),
   API_HOST: z.string().default('127.0.0.1'),
   /**
    * Proxies in front of the api whose X-Forwarded-For is believed (Fastify `trustProxy`): empty for
@@ -65,6 +74,8 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9._-]{1,64}$/)
     .default('config-1'),
   DEVICE_CLOCK_SKEW_MS: int(60_000),
+  /** Heartbeat telemetry is coalesced this long per api process, then written in multi-row statements (0: at once). */
+  HEARTBEAT_FLUSH_MS: int(250),
   LEASE_MS: int(30_000),
   /**
    * Matching independent results every unit needs before it is relayed: devices of distinct owners,

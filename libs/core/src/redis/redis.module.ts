@@ -13,7 +13,7 @@ export const REDIS = Symbol('REDIS');
       inject: [CONFIG],
       useFactory: async (config: Config): Promise<Redis> => {
         // Commands give up after 2 s: a request never hangs on a Redis that went away.
-        const redis = createRedis(config.REDIS_URL, 'idlemint-app', { commandTimeout: 2_000 });
+        const redis = createRedis(config.REDIS_URL, 'idlemint-app', { commandTimeout: 2_000 }, config.REDIS_CLUSTER);
         await assertNoEviction(redis);
         return redis;
       },

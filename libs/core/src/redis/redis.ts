@@ -1,11 +1,24 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * A Redis connection for BullMQ and the gateway. `maxRetriesPerRequest: null` is what BullMQ
  * workers require; commands wait through a reconnect instead of failing half-way.
  */
-export function createRedis(url: string, name = 'idlemint', extra: RedisOptions = {}): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false, ...extra });
+export function createRedis(url: string, name = 'idlemint', extra: RedisOptions = {}, cluster = false): Redis {
+  if (!cluster) return new Redis(url, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false, ...extra });
+  // REDIS_CLUSTER: the URL names one node; the client learns the others and routes by slot. Every
+  // key IdleMint uses carries a {hash tag}, so each MULTI and each BullMQ script stays in one slot.
+  const u = new URL(url);
+  const c = new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    redisOptions: {
+      maxRetriesPerRequest: null,
+      connectionName: name,
+      ...extra,
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    },
+  });
+  // The commands IdleMint sends are the same on both; ioredis types them as two classes.
+  return c as unknown as Redis;
 }
 
 /**
