@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
 import { CONFIG, ConfigModule, DbModule, QUEUE, RedisModule, type Config } from '@idlemint/core';
+import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
@@ -55,6 +56,7 @@ export class WorkerModule {
         RelayModule,
         PayoutsModule,
         AlertsModule,
+        FleetModule,
       ],
       providers: [
         OutboxDispatcher,
