@@ -60,7 +60,7 @@ export function OperatorApp({ s, route }: { s: Session; route: string[] }) {
 
 function Payouts({ s }: { s: Session }) {
   const money = useMoney();
-  const [status, setStatus] = useState<'unclear' | 'pending' | 'confirmed' | 'failed'>('unclear');
+  const [status, setStatus] = useState<'unclear' | 'pending' | 'confirmed' | 'failed'>('confirmed');
   const halted = useApi(() => call<{ payouts: Payout[] }>(s, 'GET', `/operator/v1/payouts${qs({ status: 'unclear' })}`), [s], 5_000);
   const other = useApi(() => call<{ payouts: Payout[] }>(s, 'GET', `/operator/v1/payouts${qs({ status })}`), [s, status]);
   const [resolving, setResolving] = useState<{ p: Payout; outcome: 'paid' | 'not-paid' } | null>(null);
@@ -82,8 +82,6 @@ function Payouts({ s }: { s: Session }) {
     { key: 'c', label: 'Created', render: (p: Payout) => when(p.createdAt) },
     { key: 'a', label: 'Amount', render: (p: Payout) => money(p.amount), className: 'num' },
     { key: 's', label: 'Status', render: (p: Payout) => <Badge value={p.status} /> },
-    { key: 'o', label: 'Owner', render: (p: Payout) => <code>{p.ownerId}</code> },
-    { key: 'e', label: 'Why', render: (p: Payout) => p.error ?? p.resolution ?? '—' },
     ...(withActions
       ? [
           {
@@ -102,6 +100,8 @@ function Payouts({ s }: { s: Session }) {
           },
         ]
       : []),
+    { key: 'o', label: 'Owner', render: (p: Payout) => <code>{p.ownerId}</code> },
+    { key: 'e', label: 'Why', render: (p: Payout) => p.error ?? p.resolution ?? '—', className: 'wrap' },
   ];
   return (
     <>

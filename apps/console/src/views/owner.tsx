@@ -65,7 +65,7 @@ export function OwnerApp({ s }: { s: Session; route: string[] }) {
                     { key: 'w', label: 'When', render: (l) => when(l.at) },
                     { key: 'a', label: 'Amount', render: (l) => money(l.amount, cur), className: 'num' },
                     { key: 'k', label: 'Kind', render: (l) => l.kind },
-                    { key: 'y', label: 'Why', render: (l) => l.why },
+                    { key: 'y', label: 'Why', render: (l) => l.why, className: 'wrap' },
                   ]}
                 />
               )}
