@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '**/generated/**', 'coverage/**', '.demo/**', '.chaos/**'] },
+  { ignores: ['dist/**', 'node_modules/**', '**/generated/**', 'coverage/**', '.demo/**', '.chaos/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -39,6 +39,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
       'no-restricted-imports': 'off',
+    },
+  },
+  {
+    // The console (browser code) has its own tsconfig: DOM library, JSX.
+    files: ['apps/console/src/**/*.{ts,tsx}', 'apps/console/vite.config.mts'],
+    languageOptions: {
+      parserOptions: { project: ['./apps/console/tsconfig.json'], tsconfigRootDir: import.meta.dirname },
     },
   },
   {

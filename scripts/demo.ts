@@ -13,12 +13,17 @@ import { startStack } from './lib/stack.js';
  * reconciles the ledger with both nodes, and prints one summary line. Exits 0 only if reconciled.
  * Then it drops its databases and Redis keys (DEMO_KEEP=1 keeps them) and keeps the logs and a
  * scrape of both /metrics in .demo/.
+ * Prints the console's URL and keys to sign in with as soon as the fleet is up. With `--keep`
+ * (`npm run demo -- --keep`) the fleet keeps working and the stack stays up until Ctrl-C, for a
+ * look around the console; then everything stops (no reconciliation: Ctrl-C reaches the api and
+ * worker too).
  */
 const DEVICES = 50;
 const LIARS = 5;
 const SECONDS = Number(process.env.DEMO_SECONDS ?? 60);
 const PAYOUT_EVERY_MS = 5_000;
 const OPERATOR_KEY = 'demo-operator-key-0123456789';
+const KEEP = process.argv.includes('--keep');
 
 const say = (s: string) => console.log(`demo: ${s}`);
 
@@ -102,16 +107,35 @@ async function main(): Promise<void> {
   let code: number;
   try {
     say(`api ${stack.apiUrl}; nodes ${stack.nodes.map((n) => `${n.name} ${n.url}`).join(', ')}`);
-    say(`fleet of ${DEVICES} appliances (${LIARS} liars answering "all valid") for ${SECONDS} s`);
-    const tty = process.stdout.isTTY;
-    const fleet = await runFleet({
+    say(`fleet of ${DEVICES} appliances (${LIARS} liars answering "all valid") ${KEEP ? 'until Ctrl-C' : `for ${SECONDS} s`}`);
+    let interrupted = false;
+    if (KEEP) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => (interrupted = true));
+    const tty = process.stdout.isTTY && !KEEP;
+    const run = runFleet({
       apiUrl: stack.apiUrl,
       operatorKey: OPERATOR_KEY,
       devices: DEVICES,
       liars: LIARS / DEVICES,
-      durationMs: SECONDS * 1000,
-      onProgress: (s) => (tty ? process.stdout.write(`\r${progressLine(s)}`) : console.log(progressLine(s))),
+      durationMs: KEEP ? Number.MAX_SAFE_INTEGER : SECONDS * 1000,
+      stop: () => interrupted,
+      onReady: (f) => {
+        say(`console: ${stack.apiUrl}/console/`);
+        say(`  manufacturer API key (admin): ${f.apiKey}`);
+        say(`  operator key: ${OPERATOR_KEY}`);
+        say(`  owner token (one of ${f.ownerTokens.length}): ${f.ownerTokens[0] ?? 'none'}`);
+      },
+      onProgress: (s) => (tty ? process.stdout.write(`\r${progressLine(s)}`) : KEEP ? undefined : console.log(progressLine(s))),
     });
+    if (KEEP) {
+      // Ctrl-C reaches the api and worker too: the fleet's last calls may fail, and that is fine.
+      await run.catch((e: unknown) => {
+        if (!interrupted) throw e;
+      });
+      say('stopped (kept until Ctrl-C; not reconciled)');
+      await stack.stop();
+      process.exit(0);
+    }
+    const fleet = await run;
     if (tty) process.stdout.write('\n');
     say(`fleet done: ${fleet.answered} results, ${fleet.verified} completed a quorum, ${fleet.rejected} rejected, ${fleet.errors} errors`);
 

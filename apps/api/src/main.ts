@@ -19,12 +19,14 @@ import { DEVICE_BODY_LIMIT } from '@idlemint/protocol';
 import { mountBullBoard } from './admin/bull-board.js';
 import { ApiModule } from './api.module.js';
 import { installAdmission } from './http/admission.js';
+import { mountConsole } from './console/console-static.js';
 import { buildOpenApiDocument, setupDocs } from './openapi/openapi.js';
 
 /**
  * The API application, not yet listening: routes, the error filter, OpenAPI at /docs and
  * /docs/json, Bull Board at /admin/queues. `preview` builds the module graph without instantiating
- * anything (no database, no Redis): enough for the OpenAPI document (scripts/openapi.ts).
+ * anything (no database, no Redis): enough for the OpenAPI document (scripts/openapi.ts). The
+ * console's static files at /console/ (when built).
  */
 export async function createApiApp(config: Config, { preview = false }: { preview?: boolean } = {}): Promise<NestFastifyApplication> {
   const log = createLogger(config, 'api');
@@ -45,6 +47,7 @@ export async function createApiApp(config: Config, { preview = false }: { previe
     installAdmission(app, config);
     setupDocs(app, buildOpenApiDocument(app));
     await mountBullBoard(app);
+    await mountConsole(app, config);
   }
   return app;
 }

@@ -116,6 +116,7 @@ const ROUTES: Record<string, Route> = {
   'DELETE /manufacturer/v1/groups/{id}': tenant('group'),
 
   'GET /manufacturer/v1/fleet/summary': tenant(),
+  'GET /manufacturer/v1/fleet/series': tenant(undefined, { query: () => '?metric=rewards_owners&bucket=day' }),
   'GET /manufacturer/v1/audit': tenant(undefined, { query: (v) => `?targetId=${v.device}` }),
 
   'GET /operator/v1/audit': operator(),

@@ -37,6 +37,8 @@ export interface FleetOptions {
   originNet?: number;
   /** Manufacturer name (default `sim-<tag>`). */
   name?: string;
+  /** Once enrolled and claimed, before any work: the manufacturer's admin API key and the owners' tokens (the console's sign-in). */
+  onReady?: (f: { manufacturerId: string; apiKey: string; ownerTokens: string[]; deviceIds: string[] }) => void;
 }
 
 interface DeviceStats {
@@ -204,6 +206,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
       elapsedMs: Date.now() - started,
     };
   };
+  o.onReady?.({ manufacturerId: m.id, apiKey: m.apiKey, ownerTokens, deviceIds: devices.map((d) => d.deviceId!) });
   const progress = o.onProgress ? setInterval(() => o.onProgress!(stats()), 1_000) : undefined;
   const deadline = Date.now() + o.durationMs;
   const done = () => Date.now() >= deadline || (o.stop?.() ?? false);

@@ -3,13 +3,15 @@ import { Inject } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { CONFIG, JOB_NAME, PrismaService, QUEUE, type Config } from '@idlemint/core';
 import { FAST_RECOVERY } from './lease.js';
+import { FleetSeriesService } from '@idlemint/fleet';
 import { RewardsService } from '@idlemint/ledger';
 import { CanaryStock } from '@idlemint/work';
 
 /**
  * Scheduled upkeep: rewards whose maturity window passed are split out to owner, manufacturer
  * and operator; the canary stock is topped up; leases that ran out are recorded as missed
- * deadlines, which shrink the device's daily quota.
+ * deadlines, which shrink the device's daily quota; the fleets' hourly rollup (time series) is
+ * brought up to date from its watermark.
  */
 @Processor(QUEUE.maintenance, { concurrency: 1, ...FAST_RECOVERY })
 export class MaintenanceProcessor extends WorkerHost {
@@ -17,6 +19,7 @@ export class MaintenanceProcessor extends WorkerHost {
     private readonly db: PrismaService,
     private readonly rewards: RewardsService,
     private readonly canaries: CanaryStock,
+    private readonly series: FleetSeriesService,
     @Inject(CONFIG) private readonly config: Config,
   ) {
     super();
@@ -33,6 +36,8 @@ export class MaintenanceProcessor extends WorkerHost {
         return this.canaries.replenish();
       case JOB_NAME['maintenance.expire']:
         return this.expireLeases();
+      case JOB_NAME['maintenance.rollup']:
+        return (await this.series.rollUp()).through.getTime();
       default:
         throw new Error(`unknown maintenance job ${job.name}`);
     }

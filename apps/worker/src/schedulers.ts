@@ -47,7 +47,12 @@ export class Schedulers implements OnApplicationBootstrap {
       { every: this.config.ALERTS_EVERY_MS },
       { name: JOB_NAME['alerts.evaluate'], data: {}, opts: opts['alerts.evaluate']({}) },
     );
-    const every = { 'maintenance.mature': 1_000, 'maintenance.canaries': 2_000, 'maintenance.expire': 2_000 } as const;
+    const every = {
+      'maintenance.mature': 1_000,
+      'maintenance.canaries': 2_000,
+      'maintenance.expire': 2_000,
+      'maintenance.rollup': 5_000,
+    } as const;
     for (const [name, ms] of Object.entries(every) as [keyof typeof every, number][]) {
       await this.maintenance.upsertJobScheduler(name, { every: ms }, { name, data: {}, opts: opts[name]({}) });
     }

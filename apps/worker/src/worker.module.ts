@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
 import { CONFIG, ConfigModule, DbModule, DependencyMonitor, MetricsModule, QUEUE, RedisModule, createRedis, type Config } from '@idlemint/core';
+import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
@@ -61,6 +62,7 @@ export class WorkerModule {
         PayoutsModule,
         AlertsModule,
         MetricsModule.forRoot('worker'),
+        FleetModule,
       ],
       providers: [
         OutboxDispatcher,

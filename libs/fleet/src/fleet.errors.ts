@@ -42,4 +42,11 @@ export const FleetErrors = {
   idempotencyKeyInvalid: () =>
     new DomainError('REQUEST.INVALID_IDEMPOTENCY_KEY', 'bad_request', 'Idempotency-Key must be 1 to 128 of [A-Za-z0-9._:-]'),
   invalidCursor: () => new DomainError('REQUEST.INVALID_CURSOR', 'bad_request', 'cursor is not one this API gave out for this sort'),
+  seriesTooLong: (max: number) =>
+    new DomainError(
+      'SERIES.TOO_MANY_POINTS',
+      'bad_request',
+      `a series holds at most ${max} buckets; narrow from/to or take a larger bucket`,
+      { max },
+    ),
 };

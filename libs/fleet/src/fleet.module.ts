@@ -7,6 +7,8 @@ import { DeviceRegistryService } from './device-registry.service.js';
 import { DevicesService } from './devices.service.js';
 import { FleetInsightsRepository } from './fleet-insights.repository.js';
 import { FleetRepository } from './fleet.repository.js';
+import { FleetRollupRepository } from './fleet-rollup.repository.js';
+import { FleetSeriesService } from './fleet-series.service.js';
 import { FleetSummaryService } from './fleet-summary.service.js';
 import { GroupsService } from './groups.service.js';
 import { HeartbeatBuffer } from './heartbeat-buffer.js';
@@ -25,11 +27,12 @@ const services = [
   BulkActionsService,
   ManufacturersService,
   FleetSummaryService,
+  FleetSeriesService,
 ];
 
 @Module({
   imports: [AuditModule],
-  providers: [FleetRepository, FleetInsightsRepository, HeartbeatBuffer, ...services],
+  providers: [FleetRepository, FleetInsightsRepository, FleetRollupRepository, HeartbeatBuffer, ...services],
   exports: services,
 })
 export class FleetModule {}

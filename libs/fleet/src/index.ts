@@ -9,6 +9,7 @@ export * from './groups.service.js';
 export * from './bulk-actions.service.js';
 export * from './manufacturers.service.js';
 export * from './fleet-summary.service.js';
+export * from './fleet-series.service.js';
 export * from './fleet.errors.js';
 export { defaultPolicy, mergePolicy, mayWork, inHours, localHour } from './policy.js';
 export type { DeviceContext } from './fleet.repository.js';

@@ -181,3 +181,26 @@ export const createApiKeySchema = z.strictObject({
   role: z.enum(API_ROLES),
   name: z.string().regex(NAME_RE).optional(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Time series (answered from the hourly rollup, docs/fleet-api.md)
+
+export const SERIES_METRICS = ['heartbeats', 'units_verified', 'results_agreed', 'rewards_manufacturer', 'rewards_owners'] as const;
+export type SeriesMetric = (typeof SERIES_METRICS)[number];
+export const SERIES_BUCKETS = ['hour', 'day'] as const;
+/** Most buckets one answer holds. */
+export const SERIES_MAX_POINTS = 1_000;
+
+/**
+ * `GET /manufacturer/v1/fleet/series`: one metric per bucket over [from, to). Without `to`, up to
+ * now; without `from`, the last 24 hours (bucket=hour) or 30 days (bucket=day).
+ */
+export const fleetSeriesQuerySchema = z
+  .strictObject({
+    metric: z.enum(SERIES_METRICS),
+    bucket: z.enum(SERIES_BUCKETS).default('hour'),
+    from: isoUtc.optional(),
+    to: isoUtc.optional(),
+  })
+  .refine((q) => !q.from || !q.to || q.from < q.to, { message: 'from must be before to', path: ['from'] });
+export type FleetSeriesQuery = z.infer<typeof fleetSeriesQuerySchema>;

@@ -7,6 +7,7 @@ import { AuthFailures } from '../http/auth-failures.js';
 export interface OwnerPrincipal {
   id: string;
   payoutsHaltedAt: Date | null;
+  payoutAddress: string | null;
 }
 export type AuthedRequest = FastifyRequest & { principal?: ManufacturerPrincipal; owner?: OwnerPrincipal | null };
 
@@ -91,7 +92,7 @@ export class OwnerAuthGuard implements CanActivate {
       return true;
     }
     const owner = await this.failures.guard(req.ip, () => this.owners.authenticate(bearer(header) ?? ''));
-    req.owner = { id: owner.id, payoutsHaltedAt: owner.payoutsHaltedAt };
+    req.owner = { id: owner.id, payoutsHaltedAt: owner.payoutsHaltedAt, payoutAddress: owner.payoutAddress };
     return true;
   }
 }

@@ -5,11 +5,19 @@ import {
   ApiKeysService,
   CatalogService,
   FleetErrors,
+  FleetSeriesService,
   FleetSummaryService,
   TenantsService,
   type ManufacturerPrincipal,
 } from '@idlemint/fleet';
-import { attestationKeySchema, auditQuerySchema, createApiKeySchema, deviceModelSchema, modelPatchSchema } from '@idlemint/protocol';
+import {
+  attestationKeySchema,
+  auditQuerySchema,
+  createApiKeySchema,
+  deviceModelSchema,
+  fleetSeriesQuerySchema,
+  modelPatchSchema,
+} from '@idlemint/protocol';
 import type { z } from 'zod';
 import { ManufacturerAuthGuard, Principal } from '../common/auth.js';
 import { IdPipe } from '../common/params.js';
@@ -27,6 +35,7 @@ export class ManufacturerController {
     private readonly apiKeys: ApiKeysService,
     private readonly catalog: CatalogService,
     private readonly summaries: FleetSummaryService,
+    private readonly series: FleetSeriesService,
     private readonly audit: AuditService,
   ) {}
 
@@ -120,6 +129,19 @@ export class ManufacturerController {
   @Get('fleet/summary')
   summary(@Principal() p: ManufacturerPrincipal) {
     return this.summaries.summary(p);
+  }
+
+  /**
+   * One metric of the fleet per hour or day, from the hourly rollup the worker keeps (about half a
+   * minute behind; `through` says how far). Counts are numbers, rewards decimal strings of minor units.
+   */
+  @Get('fleet/series')
+  @ApiErrors(FleetErrors.seriesTooLong(1_000))
+  fleetSeries(
+    @Principal() p: ManufacturerPrincipal,
+    @Query(new ZodPipe(fleetSeriesQuerySchema, 'REQUEST.INVALID_QUERY')) q: z.infer<typeof fleetSeriesQuerySchema>,
+  ) {
+    return this.series.series(p, q);
   }
 
   /** This tenant's audit log, newest first. */

@@ -7,6 +7,7 @@ import { claimDeviceSchema, payoutAddressSchema } from '@idlemint/protocol';
 import type { z } from 'zod';
 import { Owner, OwnerAuthGuard, OwnerOptional, type OwnerPrincipal } from '../common/auth.js';
 import { AuthFailures } from '../http/auth-failures.js';
+import { EarningsService } from '../gateway/earnings.service.js';
 
 /**
  * Owner endpoints: claim an appliance with its code, set a payout address, read earnings. The
@@ -19,6 +20,7 @@ export class OwnerController {
     private readonly owners: OwnersService,
     private readonly ledger: LedgerService,
     private readonly failures: AuthFailures,
+    private readonly earningsOf: EarningsService,
   ) {}
 
   /** Without a token a new owner is created and its token returned once. An unknown code counts as a failed authentication. */
@@ -43,19 +45,27 @@ export class OwnerController {
     return { ownerId: o.id, payoutAddress: o.payoutAddress };
   }
 
-  /** Balance per device and the latest ledger lines, each with the reason it is what it is. */
+  /**
+   * Balance per device (pending, credited, paid, in minor units of `currency`) with their totals,
+   * and the latest ledger lines, each with the reason it is what it is.
+   */
   @Get('earnings')
   async earnings(@Owner() owner: OwnerPrincipal | null) {
-    const { id, payoutsHaltedAt } = owner!;
+    const { id, payoutsHaltedAt, payoutAddress } = owner!;
     const devices = await this.owners.devicesOf(id);
     const lines = await this.ledger.lines(
       devices.map((d) => Accounts.device(d.id)),
       100,
     );
+    const perDevice = await Promise.all(devices.map(async (d) => ({ ...d, earnings: await this.earningsOf.forDevice(d.id) })));
+    const total = (k: 'pending' | 'credited' | 'paid') => perDevice.reduce((s, d) => s + BigInt(d.earnings[k]), 0n).toString();
     return {
       ownerId: id,
       payoutsHalted: payoutsHaltedAt !== null,
-      devices,
+      payoutAddress,
+      currency: perDevice[0]?.earnings.currency ?? null,
+      totals: { pending: total('pending'), credited: total('credited'), paid: total('paid') },
+      devices: perDevice,
       lines: lines.map((l) => ({ account: l.code, amount: l.amount, kind: l.kind, why: `${l.entryMemo}: ${l.memo}`, at: l.createdAt })),
     };
   }

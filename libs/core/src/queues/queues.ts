@@ -31,6 +31,7 @@ export interface JobPayloads {
   'maintenance.mature': Record<string, never>;
   'maintenance.canaries': Record<string, never>;
   'maintenance.expire': Record<string, never>;
+  'maintenance.rollup': Record<string, never>;
 }
 export type JobName = keyof JobPayloads;
 
@@ -46,6 +47,7 @@ export const JOB_NAME: { [K in JobName]: K } = {
   'maintenance.mature': 'maintenance.mature',
   'maintenance.canaries': 'maintenance.canaries',
   'maintenance.expire': 'maintenance.expire',
+  'maintenance.rollup': 'maintenance.rollup',
 };
 
 /** Retry policy of alert webhook deliveries (config ALERT_DELIVERY_ATTEMPTS, ALERT_BACKOFF_MS). */
@@ -87,6 +89,7 @@ export function jobOptions(
     'maintenance.mature': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
     'maintenance.canaries': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
     'maintenance.expire': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'maintenance.rollup': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
     'alerts.deliver': (p) => ({
       jobId: `alert-delivery-${p.deliveryId}`,
       attempts: Math.max(1, alerts.attempts),
