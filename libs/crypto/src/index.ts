@@ -4,3 +4,4 @@ export { verifyEd25519, ed25519Generate, ed25519FromSeed, ed25519Sign, ed25519Ve
 export { verifyBip340 } from './bip340.js';
 export { verifyEcdsaSecp256k1 } from './ecdsa.js';
 export { verifyItem, makeItem } from './items.js';
+export * from './pow.js';
