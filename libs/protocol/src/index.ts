@@ -9,3 +9,4 @@ export * from './alerts.js';
 export * from './operator-api.js';
 export * from './fleet-api.js';
 export * from './cursor.js';
+export * from './pow-protocol.js';
