@@ -6,6 +6,7 @@ import { CONFIG, ConfigModule, DbModule, QUEUE, RedisModule, type Config } from 
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
+import { SharesModule } from '@idlemint/shares';
 import { WorkModule } from '@idlemint/work';
 import { AlertsProcessor } from './alerts.processor.js';
 import { IngestProcessor } from './ingest.processor.js';
@@ -15,6 +16,7 @@ import { PayoutsProcessor } from './payouts.processor.js';
 import { ProcessorsShutdown } from './processors-shutdown.js';
 import { RelayProcessor } from './relay.processor.js';
 import { Schedulers } from './schedulers.js';
+import { SharesProcessor } from './shares.processor.js';
 
 /** The background process: one processor per queue, the outbox dispatcher and the schedulers. No HTTP. */
 @Module({})
@@ -49,12 +51,14 @@ export class WorkerModule {
           { name: QUEUE.ingest },
           { name: QUEUE.alerts },
           { name: QUEUE.maintenance },
+          { name: QUEUE.shares },
         ),
         WorkModule,
         LedgerModule,
         RelayModule,
         PayoutsModule,
         AlertsModule,
+        SharesModule,
       ],
       providers: [
         OutboxDispatcher,
@@ -65,6 +69,7 @@ export class WorkerModule {
         IngestProcessor,
         AlertsProcessor,
         MaintenanceProcessor,
+        SharesProcessor,
       ],
     };
   }
