@@ -8,11 +8,13 @@ import { LedgerModule } from '@idlemint/ledger';
 import { NodesModule } from '@idlemint/nodes';
 import { PayoutsModule } from '@idlemint/payouts';
 import { VerificationModule } from '@idlemint/verification';
+import { SharesModule } from '@idlemint/shares';
 import { WorkModule } from '@idlemint/work';
 import { QueueRegistry } from './admin/queue-registry.js';
 import { DeviceAuthGuard } from './gateway/device-auth.guard.js';
 import { EarningsService } from './gateway/earnings.service.js';
 import { GatewayController } from './gateway/gateway.controller.js';
+import { HashShareController } from './gateway/hash-share.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { RateLimitGuard } from './http/rate-limit.guard.js';
 import { AlertsController } from './manufacturer/alerts.controller.js';
@@ -46,9 +48,11 @@ export class ApiModule {
         AuditModule,
         AlertsModule,
         NodesModule,
+        SharesModule,
       ],
       controllers: [
         GatewayController,
+        HashShareController,
         OperatorController,
         OperatorManufacturersController,
         ManufacturerController,

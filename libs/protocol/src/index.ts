@@ -10,3 +10,4 @@ export * from './operator-api.js';
 export * from './fleet-api.js';
 export * from './cursor.js';
 export * from './pow-protocol.js';
+export * from './hash-share.js';

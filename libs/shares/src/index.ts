@@ -5,3 +5,4 @@ export * from './share-credit.service.js';
 export * from './credentials.service.js';
 export * from './share-check.js';
 export * from './vardiff.js';
+export * from './device-shares.service.js';

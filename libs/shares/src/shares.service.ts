@@ -49,7 +49,10 @@ export class SharesService {
     for (let attempt = 0; attempt < 8; attempt++) {
       const row = await this.repo.miner(deviceId);
       if (row) return { deviceId, extranonce1: row.extranonce1, difficulty: row.difficulty };
-      await this.repo.createMiner(deviceId, randomBytes(4).toString('hex'), clampDifficulty(this.config.SHARE_START_DIFF, this.vardiff));
+      // The top bit is clear: Stratum connections draw theirs with it set, so the two never meet.
+      const en1 = randomBytes(4);
+      en1[0] &= 0x7f;
+      await this.repo.createMiner(deviceId, en1.toString('hex'), clampDifficulty(this.config.SHARE_START_DIFF, this.vardiff));
     }
     throw new Error('could not draw a free extranonce1');
   }
