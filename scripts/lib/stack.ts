@@ -33,6 +33,8 @@ export interface Stack {
   redisPatterns: string[];
   stop(): Promise<void>;
   dropDatabases(): Promise<void>;
+  /** A started process's pid by name (node-a, api, worker, stratum…). */
+  pid(name: string): number | undefined;
 }
 
 export async function freePort(): Promise<number> {
@@ -172,6 +174,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       databases: [platformDb, ...nodeDbs],
       redisPatterns: [`${queuePrefix}:*`, `${keyPrefix}*`],
       stop,
+      pid: (name) => children.find((c) => c.name === name)?.child.pid,
       dropDatabases: async () => {
         for (const db of [platformDb, ...nodeDbs]) await dropDatabase(db);
       },
