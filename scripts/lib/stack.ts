@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createDatabase, dropDatabase, migrate, platformMigrationsDir, repoRoot } from '@idlemint/core';
 import { ed25519Generate } from '@idlemint/crypto';
@@ -19,12 +19,16 @@ export interface StackOptions {
   /** Extra environment for the API and worker (reward, payout, lease settings…). */
   platformEnv?: Record<string, string>;
   nodeEnv?: Record<string, string>;
+  /** Also start the Stratum v1 gateway (apps/stratum) on a free port. */
+  stratum?: boolean;
 }
 
 export interface Stack {
   apiUrl: string;
   /** The worker's Prometheus endpoint (the api's is `${apiUrl}/metrics`, behind the operator key). */
   workerMetricsUrl: string;
+  /** The Stratum gateway's port, when started. */
+  stratumPort?: number;
   operatorKey: string;
   nodes: { name: string; url: string }[];
   databases: string[];
@@ -39,6 +43,8 @@ export interface Stack {
   restart(name: string): Promise<void>;
   /** Starts one more worker under `name`, like the first. */
   addWorker(name: string): void;
+  /** A started process's pid by name (node-a, api, worker, stratum…). */
+  pid(name: string): number | undefined;
 }
 
 export async function freePort(): Promise<number> {
@@ -65,6 +71,23 @@ async function waitForHealth(url: string, child: ChildProcess, name: string, tim
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${name} not healthy at ${url} after ${timeoutMs} ms`);
+}
+
+async function waitForTcp(port: number, child: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} during start (see its log)`);
+    const open = await new Promise<boolean>((resolve) => {
+      const s = connect({ port, host: '127.0.0.1' }, () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${name} not listening on ${port} after ${timeoutMs} ms`);
 }
 
 export async function startStack(o: StackOptions): Promise<Stack> {
@@ -155,6 +178,11 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const apiUrl = `http://127.0.0.1:${apiPort}`;
     await waitForHealth(`${apiUrl}/health`, api, 'api');
     start('worker', 'apps/worker/src/main.js', platformEnv);
+    const stratumPort = o.stratum ? await freePort() : undefined;
+    if (stratumPort !== undefined) {
+      const gateway = start('stratum', 'apps/stratum/src/main.js', { ...platformEnv, STRATUM_PORT: String(stratumPort) });
+      await waitForTcp(stratumPort, gateway, 'stratum');
+    }
     for (const n of nodes) {
       const res = await fetch(`${apiUrl}/operator/v1/nodes`, {
         method: 'POST',
@@ -166,6 +194,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     return {
       apiUrl,
       workerMetricsUrl: `http://127.0.0.1:${workerMetricsPort}/metrics`,
+      stratumPort,
       operatorKey: o.operatorKey,
       nodes,
       databases: [platformDb, ...nodeDbs],
@@ -192,6 +221,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       addWorker: (name) => {
         start(name, 'apps/worker/src/main.js', recipes.get('worker')!.env);
       },
+      pid: (name) => current(name)?.pid,
       dropDatabases: async () => {
         for (const db of [platformDb, ...nodeDbs]) await dropDatabase(db);
       },

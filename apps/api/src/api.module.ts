@@ -11,11 +11,13 @@ import { NodesModule } from '@idlemint/nodes';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
 import { VerificationModule } from '@idlemint/verification';
+import { SharesModule } from '@idlemint/shares';
 import { WorkModule } from '@idlemint/work';
 import { QueueRegistry } from './admin/queue-registry.js';
 import { DeviceAuthGuard } from './gateway/device-auth.guard.js';
 import { EarningsService } from './gateway/earnings.service.js';
 import { GatewayController } from './gateway/gateway.controller.js';
+import { HashShareController } from './gateway/hash-share.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { ApiThrottlerGuard, throttlers } from './http/api-throttler.guard.js';
 import { AuthFailures } from './http/auth-failures.js';
@@ -63,9 +65,11 @@ export class ApiModule {
         }),
         MetricsModule.forRoot('api'),
         RelayModule,
+        SharesModule,
       ],
       controllers: [
         GatewayController,
+        HashShareController,
         OperatorController,
         OperatorManufacturersController,
         ManufacturerController,

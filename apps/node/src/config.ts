@@ -11,6 +11,9 @@ const int = (d: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int(
 /** Public key of the platform's development signing seed (PLATFORM_SIGNING_KEY's default). */
 export const DEV_PLATFORM_PUBLIC_KEY = '596e22c3bc46fa58f35e719a9a9fc2d98298ba805660257230694df9f2325e2a';
 
+/** P2PKH to hash160 = 20 bytes of 0x1d (a development payout script; operators set their own). */
+export const DEV_POW_PAYOUT_SCRIPT = '76a914' + '1d'.repeat(20) + '88ac';
+
 export const nodeConfigSchema = z.object({
   NODE_NAME: nodeNameSchema.default('node-a'),
   NODE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -39,6 +42,23 @@ export const nodeConfigSchema = z.object({
   NODE_MIN_DEVICES: z.coerce.number().int().min(1).max(64).default(2),
   NODE_MIN_OWNERS: z.coerce.number().int().min(1).max(64).default(2),
   NODE_MIN_MANUFACTURERS: z.coerce.number().int().min(1).max(64).default(1),
+  /** Proof-of-work chain: network target as nBits (8 hex). 1f00ffff ≈ 65,536 hashes a block. */
+  POW_BITS: z
+    .string()
+    .regex(/^[0-9a-f]{8}$/)
+    .default('1f00ffff'),
+  /** The platform's payout script every coinbase must pay (hex scriptPubKey). */
+  POW_PAYOUT_SCRIPT: z
+    .string()
+    .regex(/^(?:[0-9a-f]{2}){1,80}$/)
+    .default(DEV_POW_PAYOUT_SCRIPT),
+  /** Coinbase value of a block, minor units. */
+  POW_SUBSIDY: z
+    .string()
+    .regex(/^\d{1,18}$/)
+    .default('5000000000'),
+  /** Pending transactions a template commits to (merkle leaves after the coinbase). */
+  POW_TEMPLATE_TXS: int(8, 4096),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Fault injection for tests: payouts commit, then the connection is cut without an answer. */
   FAULT_PAYOUT_DROP_RESPONSE: z

@@ -10,6 +10,9 @@ import { PayoutsService } from './payouts/payouts.service.js';
 import { PendingGeneratorService } from './pending/pending-generator.service.js';
 import { PendingController } from './pending/pending.controller.js';
 import { PendingRepository } from './pending/pending.repository.js';
+import { PowController } from './pow/pow.controller.js';
+import { PowRepository } from './pow/pow.repository.js';
+import { PowService } from './pow/pow.service.js';
 import { PlatformKeysController } from './platform-keys/platform-keys.controller.js';
 import { PlatformKeysRepository } from './platform-keys/platform-keys.repository.js';
 import { PlatformKeysService } from './platform-keys/platform-keys.service.js';
@@ -30,7 +33,7 @@ export class NodeModule implements OnApplicationBootstrap {
   static forRoot(config: NodeConfig): DynamicModule {
     return {
       module: NodeModule,
-      controllers: [PendingController, RelayController, PayoutsController, StatsController, PlatformKeysController],
+      controllers: [PendingController, RelayController, PayoutsController, StatsController, PlatformKeysController, PowController],
       providers: [
         { provide: NODE_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: PlatformAuthGuard },
@@ -45,6 +48,8 @@ export class NodeModule implements OnApplicationBootstrap {
         StatsService,
         PlatformKeysRepository,
         PlatformKeysService,
+        PowRepository,
+        PowService,
       ],
     };
   }

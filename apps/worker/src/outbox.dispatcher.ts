@@ -29,6 +29,7 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
     @InjectQueue(QUEUE.relay) private readonly relay: Queue,
     @InjectQueue(QUEUE.payouts) private readonly payouts: Queue,
     @InjectQueue(QUEUE.alerts) private readonly alerts: Queue,
+    @InjectQueue(QUEUE.shares) private readonly shares: Queue,
     @Inject(CONFIG) private readonly config: Config,
   ) {
     this.options = jobOptions(config.RELAY_ATTEMPTS, { attempts: config.ALERT_DELIVERY_ATTEMPTS, backoffMs: config.ALERT_BACKOFF_MS });
@@ -121,6 +122,15 @@ export class OutboxDispatcher implements OnApplicationBootstrap, OnModuleDestroy
       case 'alert.delivery': {
         const data = row.payload as OutboxPayloads['alert.delivery'];
         await this.alerts.add(JOB_NAME['alerts.deliver'], data, this.options['alerts.deliver'](data));
+        return;
+      }
+      case 'block.found': {
+        const { candidateId } = row.payload as OutboxPayloads['block.found'];
+        const nodes = await this.db.trustedNode.findMany({ where: { status: 'active' }, select: { id: true } });
+        for (const { id: nodeId } of nodes) {
+          const data = { candidateId, nodeId };
+          await this.shares.add(JOB_NAME['shares.relay-block'], data, this.options['shares.relay-block'](data));
+        }
         return;
       }
     }

@@ -7,6 +7,7 @@ import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
 import { RelayModule } from '@idlemint/relay';
+import { SharesModule } from '@idlemint/shares';
 import { WorkModule } from '@idlemint/work';
 import { AlertsProcessor } from './alerts.processor.js';
 import { HealthServer } from './health-server.js';
@@ -20,6 +21,7 @@ import { Reconciler } from './reconciler.js';
 import { RelayProcessor } from './relay.processor.js';
 import { PlatformGauges } from './platform-gauges.js';
 import { Schedulers } from './schedulers.js';
+import { SharesProcessor } from './shares.processor.js';
 
 /** The background process: one processor per queue, the outbox dispatcher and the schedulers. No HTTP. */
 @Module({})
@@ -55,6 +57,7 @@ export class WorkerModule {
           { name: QUEUE.ingest },
           { name: QUEUE.alerts },
           { name: QUEUE.maintenance },
+          { name: QUEUE.shares },
         ),
         WorkModule,
         LedgerModule,
@@ -63,6 +66,7 @@ export class WorkerModule {
         AlertsModule,
         MetricsModule.forRoot('worker'),
         FleetModule,
+        SharesModule,
       ],
       providers: [
         OutboxDispatcher,
@@ -78,6 +82,7 @@ export class WorkerModule {
         MaintenanceProcessor,
         JobEvents,
         PlatformGauges,
+        SharesProcessor,
       ],
     };
   }

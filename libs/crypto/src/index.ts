@@ -12,3 +12,4 @@ export {
 export { verifyBip340 } from './bip340.js';
 export { verifyEcdsaSecp256k1 } from './ecdsa.js';
 export { verifyItem, makeItem } from './items.js';
+export * from './pow.js';

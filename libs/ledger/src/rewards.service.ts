@@ -29,12 +29,13 @@ export class RewardsService {
     this.diminishing = { fullDevices: config.OWNER_FULL_DEVICES, stepBps: config.OWNER_STEP_BPS };
   }
 
-  async credit(tx: Tx, unitId: string, devices: RewardedDevice[], reward: bigint): Promise<void> {
+  /** `what` explains the credit (default: a verified unit's quorum); the per-owner rule's reason is added. */
+  async credit(tx: Tx, unitId: string, devices: RewardedDevice[], reward: bigint, what?: string): Promise<void> {
     const maturesAt = new Date(Date.now() + this.config.MATURITY_MS);
     for (const d of devices) {
       const { amount, why } = diminishedReward(reward, d.ownerRank, this.diminishing);
       const id = newId();
-      const memo = `unit ${unitId} verified; device ${d.deviceId} agreed with the quorum; ${why}`;
+      const memo = `${what ?? `unit ${unitId} verified; device ${d.deviceId} agreed with the quorum`}; ${why}`;
       const posted = await this.ledger.post(tx, { idempotencyKey: `credit:${unitId}:${d.deviceId}`, kind: 'reward', memo, unitId }, [
         { account: Accounts.rewardPool, amount: -amount, memo: `reward ${amount} issued` },
         { account: Accounts.immature(d.deviceId), amount, memo: `immature until ${maturesAt.toISOString()}` },

@@ -48,7 +48,7 @@ export const heartbeatBodySchema = z.strictObject({
 });
 export type HeartbeatBody = z.infer<typeof heartbeatBodySchema>;
 
-export const WORK_KINDS = ['tx-verify'] as const;
+export const WORK_KINDS = ['tx-verify', 'hash-share'] as const;
 export type WorkKind = (typeof WORK_KINDS)[number];
 
 export const claimBodySchema = z.strictObject({

@@ -11,3 +11,5 @@ export * from './fleet-api.js';
 export * from './cursor.js';
 export * from './attestation-proof.js';
 export * from './text.js';
+export * from './pow-protocol.js';
+export * from './hash-share.js';

@@ -13,6 +13,7 @@ import {
   type HeartbeatBody,
   type ResultBody,
 } from '@idlemint/protocol';
+import { DeviceSharesService } from '@idlemint/shares';
 import { VerificationService } from '@idlemint/verification';
 import { AssignmentsService, WorkErrors, networkOrigin } from '@idlemint/work';
 import { AllowUnenrolled, DeviceAuthGuard, type DeviceRequest } from './device-auth.guard.js';
@@ -29,6 +30,7 @@ export class GatewayController {
     private readonly assignments: AssignmentsService,
     private readonly verification: VerificationService,
     private readonly earnings: EarningsService,
+    private readonly hashShares: DeviceSharesService,
   ) {}
 
   @Post('enroll')
@@ -73,7 +75,12 @@ export class GatewayController {
     // Work policy from the cached context (no DB round trip): hours, idleness, power, tenant status.
     const mayWork = device.status === 'active' && this.devices.mayWorkNow(device);
     const maxItems = Math.min(body?.maxItems ?? Number.MAX_SAFE_INTEGER, device.policy.maxItems);
-    const answer = mayWork ? await this.assignments.claim(device, { ...body, maxItems }, networkOrigin(req.ip)) : null;
+    let answer: unknown = mayWork ? await this.assignments.claim(device, { ...body, maxItems }, networkOrigin(req.ip)) : null;
+    // The hash-share kind answers beside tx-verify (extension hash-share/1), only when asked for.
+    if (!answer && mayWork && body?.kinds?.includes('hash-share')) {
+      const job = await this.hashShares.job(device.id);
+      answer = job ? { assignment: job } : null;
+    }
     if (!answer) {
       void res.status(204);
       return;

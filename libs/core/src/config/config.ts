@@ -170,6 +170,29 @@ export const configSchema = z.object({
     .enum(['0', '1', 'true', 'false', ''])
     .default('false')
     .transform((v) => v === '1' || v === 'true'),
+  /** Hash shares (docs/protocol/hash-share-v1.md): minor units per accepted share of difficulty 1 (pay-per-share). */
+  SHARE_PPS_PER_DIFF1: bigint('100'),
+  /** Bonus to the device whose share became a block, minor units. */
+  SHARE_BLOCK_BONUS: bigint('10000'),
+  /** Vardiff (node-stratum-pool/NOMP defaults, as Miningcore ships them): one share per ~15 s. */
+  SHARE_TARGET_S: z.coerce.number().positive().default(15),
+  SHARE_RETARGET_S: z.coerce.number().positive().default(90),
+  SHARE_VARIANCE_PCT: z.coerce.number().min(0).max(100).default(30),
+  SHARE_MIN_DIFF: z.coerce.number().positive().default(0.0001),
+  SHARE_MAX_DIFF: z.coerce.number().positive().default(1_000_000),
+  SHARE_START_DIFF: z.coerce.number().positive().default(0.001),
+  /** How often the worker credits accepted shares in one batch, and polls the node's template. */
+  SHARE_BATCH_MS: int(2_000),
+  SHARE_TEMPLATE_MS: int(1_000),
+  /** Stratum v1 gateway (apps/stratum). */
+  STRATUM_HOST: z.string().min(1).default('127.0.0.1'),
+  STRATUM_PORT: int(3333),
+  /** A connection must authorize within this long, send lines no longer and no more messages a minute. */
+  STRATUM_AUTH_TIMEOUT_MS: int(10_000),
+  STRATUM_MAX_LINE: int(4_096),
+  STRATUM_MAX_MSG_PER_MIN: int(1_200),
+  /** How often the gateway re-checks that its connected devices are still active. */
+  STRATUM_RECHECK_MS: int(2_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -11,6 +11,7 @@ export const QUEUE = {
   ingest: 'ingest',
   alerts: 'alerts',
   maintenance: 'maintenance',
+  shares: 'shares',
 } as const;
 
 /** One work queue per device class: a device claims only work sized for its class. */
@@ -32,6 +33,9 @@ export interface JobPayloads {
   'maintenance.canaries': Record<string, never>;
   'maintenance.expire': Record<string, never>;
   'maintenance.rollup': Record<string, never>;
+  'shares.credit': Record<string, never>;
+  'shares.template': Record<string, never>;
+  'shares.relay-block': { candidateId: string; nodeId: string };
 }
 export type JobName = keyof JobPayloads;
 
@@ -48,6 +52,9 @@ export const JOB_NAME: { [K in JobName]: K } = {
   'maintenance.canaries': 'maintenance.canaries',
   'maintenance.expire': 'maintenance.expire',
   'maintenance.rollup': 'maintenance.rollup',
+  'shares.credit': 'shares.credit',
+  'shares.template': 'shares.template',
+  'shares.relay-block': 'shares.relay-block',
 };
 
 /** Retry policy of alert webhook deliveries (config ALERT_DELIVERY_ATTEMPTS, ALERT_BACKOFF_MS). */
@@ -90,6 +97,15 @@ export function jobOptions(
     'maintenance.canaries': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
     'maintenance.expire': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
     'maintenance.rollup': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'shares.credit': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'shares.template': () => ({ removeOnComplete: 100, removeOnFail: 100 }),
+    'shares.relay-block': (p) => ({
+      jobId: `block-${p.candidateId}-${p.nodeId}`,
+      attempts: relayAttempts,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: 1000,
+      removeOnFail: 5000,
+    }),
     'alerts.deliver': (p) => ({
       jobId: `alert-delivery-${p.deliveryId}`,
       attempts: Math.max(1, alerts.attempts),
@@ -107,6 +123,7 @@ export interface OutboxPayloads {
   'unit.verified': { unitId: string };
   /** An audit overturned the unit's relayed verdict: every node is told to withdraw it. */
   'unit.retracted': { unitId: string };
+  'block.found': { candidateId: string };
   'payout.created': { payoutId: string };
   'alert.delivery': { deliveryId: string };
 }
