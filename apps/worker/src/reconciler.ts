@@ -161,7 +161,7 @@ export class Reconciler implements OnApplicationBootstrap, OnModuleDestroy {
    * completed although Postgres says the work is not done, retried when it failed at least
    * `redriveAfterMs` ago. True when something was (re)queued.
    */
-  private async ensure<N extends 'relay.deliver' | 'payouts.execute'>(
+  private async ensure<N extends 'relay.deliver' | 'relay.retract' | 'payouts.execute'>(
     queue: Queue,
     name: N,
     data: JobPayloads[N],
