@@ -12,9 +12,11 @@ export const REDIS = Symbol('REDIS');
       provide: REDIS,
       inject: [CONFIG],
       useFactory: async (config: Config): Promise<Redis> => {
-        // Commands give up after 2 s: a request never hangs on a Redis that went away.
-        const redis = createRedis(config.REDIS_URL, 'idlemint-app', { commandTimeout: 2_000 }, config.REDIS_CLUSTER);
+        const redis = createRedis(config.REDIS_URL, 'idlemint-app', {}, config.REDIS_CLUSTER);
         await assertNoEviction(redis);
+        // From now on commands give up after 5 s: a request never hangs on a Redis that went away.
+        // Not during the start check, which may be slow on a busy machine.
+        redis.options.commandTimeout = 5_000;
         return redis;
       },
     },
