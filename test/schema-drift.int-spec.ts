@@ -65,7 +65,7 @@ const SCHEMA_EDITS: { change: string; edit: (schema: string) => string; drift: s
   },
   {
     change: 'a required column made optional',
-    edit: (s) => inModel(s, 'Device', (b) => replaceOnce(b, /^(\s+serial\s+)String /m, '$1String?')),
+    edit: (s) => inModel(s, 'Device', (b) => replaceOnce(b, /^(\s+serial\s+)String$/m, '$1String?')),
     drift: ['column Device.serial: schema says text NULL, database has text NOT NULL'],
   },
   {
@@ -256,10 +256,10 @@ const DATABASE_EDITS: { change: string; sql: string; drift: string[] }[] = [
   },
   {
     change: 'a unique index made plain',
-    sql: 'DROP INDEX "Device_serial_key"; CREATE INDEX "Device_serial_key" ON "Device" ("serial")',
+    sql: 'DROP INDEX "Device_publicKey_key"; CREATE INDEX "Device_publicKey_key" ON "Device" ("publicKey")',
     drift: [
-      'unique index Device_serial_key on Device (serial): in the schema, missing from the database',
-      'index Device_serial_key on Device (serial): in the database, not in the schema',
+      'unique index Device_publicKey_key on Device (publicKey): in the schema, missing from the database',
+      'index Device_publicKey_key on Device (publicKey): in the database, not in the schema',
     ],
   },
   {

@@ -56,7 +56,9 @@ export interface TestManufacturer {
 export async function createManufacturer(base: string, attestation: Ed25519KeyPair = ed25519Generate()): Promise<TestManufacturer> {
   const m = await postJson(base, '/operator/v1/manufacturers', { name: unique('mfr') }, { 'x-operator-key': OPERATOR_KEY });
   const apiKey = m.apiKey as string;
-  await postJson(base, '/manufacturer/v1/attestation-keys', attestationKeyRegistration(attestation.secretKey, m.id as string), { 'x-api-key': apiKey });
+  await postJson(base, '/manufacturer/v1/attestation-keys', attestationKeyRegistration(attestation.secretKey, m.id as string), {
+    'x-api-key': apiKey,
+  });
   return { id: m.id as string, apiKey, attestation };
 }
 
