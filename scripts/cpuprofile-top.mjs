@@ -14,8 +14,21 @@ for (const node of prof.nodes) {
   const key = `${functionName || '(anon)'} ${url.replace(/^.*node_modules\//, '~/').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber}`;
   byFn.set(key, (byFn.get(key) ?? 0) + t);
   const m = url.match(/node_modules\/((@[^/]+\/)?[^/]+)/);
-  const pkg = m ? m[1] : url.includes('/dist/') ? 'project' : url.startsWith('node:') ? 'node-core' : functionName.startsWith('(') ? functionName : 'native';
+  const pkg = m
+    ? m[1]
+    : url.includes('/dist/')
+      ? 'project'
+      : url.startsWith('node:')
+        ? 'node-core'
+        : functionName.startsWith('(')
+          ? functionName
+          : 'native';
   byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + t);
 }
-const show = (map, k) => [...map].sort((a, b) => b[1] - a[1]).slice(0, k).map(([x, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}% ${x}`).join('\n');
+const show = (map, k) =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k)
+    .map(([x, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}% ${x}`)
+    .join('\n');
 console.log(`total ${total.toFixed(0)} ms\n-- by package --\n${show(byPkg, 15)}\n-- by function (self) --\n${show(byFn, n)}`);

@@ -11,7 +11,8 @@ export const PLATFORM_SETTINGS: Record<string, string> = {
   QUEUE_PREFIX: 'BullMQ key prefix in braces (a Redis Cluster hash tag); two stacks on one Redis need distinct ones',
   REDIS_KEY_PREFIX: 'prefix of the gateway’s own Redis keys (nonces, caches); two stacks on one Redis need distinct ones',
   API_HOST: 'address the api listens on',
-  TRUST_PROXY: 'proxies whose X-Forwarded-For the api believes (`true`, or addresses/CIDRs); a device’s network origin is the address this yields',
+  TRUST_PROXY:
+    'proxies whose X-Forwarded-For the api believes (`true`, or addresses/CIDRs); a device’s network origin is the address this yields',
   API_PORT: 'port the api listens on (also serves `/metrics` behind the operator key)',
   METRICS_HOST: 'address the worker’s Prometheus endpoint binds to (loopback: only this host can scrape)',
   WORKER_METRICS_PORT: 'port of the worker’s `GET /metrics` (0: any free port, logged at start)',
@@ -19,7 +20,8 @@ export const PLATFORM_SETTINGS: Record<string, string> = {
   PLATFORM_SIGNING_KEY: 'Ed25519 seed (hex) the platform signs relayed units and payout requests with; change it outside development',
   DEVICE_CLOCK_SKEW_MS: 'how far a device’s request timestamp may be from the gateway clock',
   LEASE_MS: 'how long a device holds a claimed replica before it goes back to the queue',
-  QUORUM: 'matching independent results (distinct devices, owners, network origins; manufacturers where the class has several) every unit needs; at least 2',
+  QUORUM:
+    'matching independent results (distinct devices, owners, network origins; manufacturers where the class has several) every unit needs; at least 2',
   MAX_REPLICAS: 'most replicas of one unit before it is declared disputed',
   CANARIES_UNTRUSTED: 'canaries planted in each assignment of a new or suspect device',
   CANARIES_TRUSTED: 'canaries planted in each assignment of a proven device',
@@ -63,7 +65,8 @@ export const PLATFORM_SETTINGS: Record<string, string> = {
   REDIS_CLUSTER: '`REDIS_URL` is one node of a Redis Cluster (every key carries a hash tag; docs/scaling.md)',
   API_PROCESSES: 'processes the api runs (node:cluster), sharing its port; default one per core',
   WORKER_PROCESSES: 'processes the worker runs (node:cluster); default one per core',
-  DATA_ENCRYPTION_KEY: 'AES-256-GCM key (hex) that wraps the data keys of secrets stored in the database (webhook secrets, rotated platform key seeds); change it outside development',
+  DATA_ENCRYPTION_KEY:
+    'AES-256-GCM key (hex) that wraps the data keys of secrets stored in the database (webhook secrets, rotated platform key seeds); change it outside development',
   DATA_ENCRYPTION_KEY_ID: 'id of `DATA_ENCRYPTION_KEY`, stored beside each ciphertext (for rotation, or a KMS later)',
   HEARTBEAT_FLUSH_MS: 'heartbeat telemetry is coalesced this long per api process, then written in multi-row statements (0: at once)',
   OPERATOR_RATE_PER_MIN: 'requests a minute for the operator key (429 beyond)',

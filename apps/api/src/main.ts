@@ -35,7 +35,8 @@ export async function createApiApp(config: Config, { preview = false }: { previe
     new FastifyAdapter({
       bodyLimit: DEVICE_BODY_LIMIT,
       trustProxy: config.TRUST_PROXY,
-      genReqId: requestIdOf, frameworkErrors,
+      genReqId: requestIdOf,
+      frameworkErrors,
       clientErrorHandler,
     }),
     { rawBody: true, preview, logger: new PinoNestLogger(log) },

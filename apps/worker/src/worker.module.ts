@@ -2,7 +2,17 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { AlertsModule } from '@idlemint/alerts';
-import { CONFIG, ConfigModule, DbModule, DependencyMonitor, MetricsModule, QUEUE, RedisModule, createRedis, type Config } from '@idlemint/core';
+import {
+  CONFIG,
+  ConfigModule,
+  DbModule,
+  DependencyMonitor,
+  MetricsModule,
+  QUEUE,
+  RedisModule,
+  createRedis,
+  type Config,
+} from '@idlemint/core';
 import { FleetModule } from '@idlemint/fleet';
 import { LedgerModule } from '@idlemint/ledger';
 import { PayoutsModule } from '@idlemint/payouts';
