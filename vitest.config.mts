@@ -3,7 +3,21 @@ import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
 // Nest DI needs decorator metadata, which esbuild cannot emit: SWC compiles the tests.
-const libs = ['core', 'protocol', 'crypto', 'fleet', 'work', 'verification', 'ledger', 'payouts', 'relay', 'audit', 'nodes', 'alerts', 'shares'];
+const libs = [
+  'core',
+  'protocol',
+  'crypto',
+  'fleet',
+  'work',
+  'verification',
+  'ledger',
+  'payouts',
+  'relay',
+  'audit',
+  'nodes',
+  'alerts',
+  'shares',
+];
 
 export default defineConfig({
   plugins: [
