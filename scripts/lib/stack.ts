@@ -124,6 +124,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       API_PORT: String(apiPort),
       OPERATOR_KEY: o.operatorKey,
       PLATFORM_SIGNING_KEY: platformKey.secretKey,
+      // One process each unless the caller asks for more (the multi-process run is not proven here yet).
+      API_PROCESSES: '1',
+      WORKER_PROCESSES: '1',
       ...o.platformEnv,
     };
     const api = start('api', 'apps/api/src/main.js', platformEnv);
