@@ -172,6 +172,9 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       PLATFORM_SIGNING_KEY: platformKey.secretKey,
       WORKER_METRICS_PORT: String(workerMetricsPort),
       LOG_LEVEL: 'info',
+      // One process each unless the caller asks for more (the multi-process run is not proven here yet).
+      API_PROCESSES: '1',
+      WORKER_PROCESSES: '1',
       ...o.platformEnv,
     };
     const api = start('api', 'apps/api/src/main.js', platformEnv);

@@ -32,25 +32,14 @@ export class PendingGeneratorService implements OnApplicationBootstrap, OnModule
     private readonly pending: PendingRepository,
   ) {}
 
-  /**
-   * The seed batch is made in the background: the node answers /health (and serves what is already
-   * stored) at once instead of after seconds of BIP-340 and ECDSA signing on a busy machine.
-   */
-  onApplicationBootstrap(): void {
-    this.running = this.seed()
-      .catch((e: unknown) => this.logger.error(`seeding pending transactions failed: ${(e as Error).message}`))
-      .finally(() => {
-        if (this.config.PENDING_RATE > 0) this.schedule();
-      });
-  }
-
-  private async seed(): Promise<void> {
+  async onApplicationBootstrap(): Promise<void> {
     this.unverified = await this.pending.countUnverified();
     const seed = Math.min(this.config.PENDING_SEED, this.config.PENDING_CAP) - this.unverified;
     if (seed > 0) {
       await this.generate(seed);
       this.logger.log(`seeded ${seed} pending transactions`);
     }
+    if (this.config.PENDING_RATE > 0) this.schedule();
   }
 
   /** Stops, and waits for a tick in flight, before the database goes (NodePrismaService disconnects at shutdown). */
