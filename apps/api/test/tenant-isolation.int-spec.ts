@@ -64,12 +64,18 @@ const rule = { name: 'intruder-rule', kind: 'canary_strike', params: {}, webhook
 
 const ROUTES: Record<string, Route> = {
   'GET /health': { kind: 'public' },
+  'GET /health/live': { kind: 'public' },
+  'GET /health/ready': { kind: 'public' },
+  'GET /metrics': operator(),
 
   'GET /device/v1/earnings': { kind: 'device' },
   'POST /device/v1/enroll': { kind: 'device' },
   'POST /device/v1/heartbeat': { kind: 'device' },
   'POST /device/v1/work/claim': { kind: 'device' },
   'POST /device/v1/work/{assignmentId}/result': { kind: 'device' },
+  'POST /device/v1/hash-share/credential': { kind: 'device' },
+  'POST /device/v1/hash-share/job': { kind: 'device' },
+  'POST /device/v1/hash-share/shares': { kind: 'device' },
 
   'GET /owner/v1/earnings': { kind: 'owner' },
   'PUT /owner/v1/payout-address': { kind: 'owner', body: () => ({ address: 'intruder-address' }) },
@@ -135,6 +141,9 @@ const ROUTES: Record<string, Route> = {
   'GET /operator/v1/payouts': operator(),
   'POST /operator/v1/payouts/{id}/resolve': operator({ id: () => newId(), body: { outcome: 'paid' } }),
   'GET /operator/v1/reconciliation': operator(),
+  'GET /operator/v1/relay/undelivered': operator(),
+  'POST /operator/v1/relay/redrive': operator(),
+  'POST /operator/v1/nodes/{id}/relay/redrive': operator({ id: (_v, o) => o.nodeId }),
 };
 
 const OPENAPI = JSON.parse(readFileSync(join(repoRoot(), 'openapi.json'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
