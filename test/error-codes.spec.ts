@@ -15,6 +15,7 @@ const root = repoRoot();
 const NOT_ANSWERED: Record<string, string> = {
   'LEDGER.EMPTY_ENTRY': 'a broken ledger invariant inside a transaction: a bug, answered as 500 INTERNAL',
   'LEDGER.UNBALANCED': 'a broken ledger invariant inside a transaction: a bug, answered as 500 INTERNAL',
+  'SHARE.CREDENTIAL_NOT_FOUND': 'revoking a Stratum credential has no HTTP route yet (issue 12: no manufacturer credential API)',
   'HEALTH.DEPENDENCY_DOWN': '/health is the load balancer’s probe, outside the documented API surfaces',
 };
 

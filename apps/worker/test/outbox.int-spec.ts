@@ -105,7 +105,7 @@ describe('the worker process dispatches the outbox', () => {
     );
     expect(again.getTime()).toBeGreaterThan(before.dispatchedAt!.getTime());
     expect(await jobIds(queue)).toEqual([`unit-${unitId}-r1`, `unit-${unitId}-r2`]);
-    expect(await queue.getJobCounts('wait')).toEqual({ wait: 2 });
+    expect(await queue.getJobCounts('prioritized')).toEqual({ prioritized: 2 }); // replica jobs wait with a placement priority
   });
 
   it('stops cleanly: close resolves and nothing is dispatched afterwards', async () => {

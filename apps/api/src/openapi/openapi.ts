@@ -37,26 +37,31 @@ interface ApiSurface {
 
 const err = (status: number, code: string, message: string): ApiErrorDoc => ({ status, code, message });
 const RATE_LIMITED = err(429, 'RATE.LIMITED', 'more requests a minute than the credential’s budget (retry-after says when)');
+const AUTH_FAILURES = err(
+  429,
+  'RATE.AUTH_FAILURES',
+  'too many failed authentications from this address this minute (retry-after says when)',
+);
 
 /** What every route of an API answers besides its own errors. */
 const SURFACES: ApiSurface[] = [
   {
     prefix: '/operator/',
     security: 'operatorKey',
-    errors: [err(401, 'AUTH.OPERATOR_KEY_INVALID', 'missing or wrong operator key')],
+    errors: [err(401, 'AUTH.OPERATOR_KEY_INVALID', 'missing or wrong operator key'), AUTH_FAILURES],
     authHeaders: ['x-operator-key'],
   },
   {
     prefix: '/manufacturer/',
     security: 'apiKey',
-    errors: [err(401, 'AUTH.API_KEY_INVALID', 'missing, unknown or revoked API key'), RATE_LIMITED],
+    errors: [err(401, 'AUTH.API_KEY_INVALID', 'missing, unknown or revoked API key'), RATE_LIMITED, AUTH_FAILURES],
     writeErrors: [err(403, 'AUTH.ROLE_FORBIDDEN', 'this key may not do that (changes need an admin key)')],
     authHeaders: ['x-api-key'],
   },
   {
     prefix: '/owner/',
     security: 'ownerToken',
-    errors: [err(401, 'OWNER.UNAUTHORIZED', 'missing or unknown owner token'), RATE_LIMITED],
+    errors: [err(401, 'OWNER.UNAUTHORIZED', 'missing or unknown owner token'), RATE_LIMITED, AUTH_FAILURES],
     authHeaders: ['authorization'],
   },
   {
@@ -84,7 +89,12 @@ const BODY_ERRORS = [
 ];
 
 /** What the HTTP layer answers before any route runs (libs/core/src/http/framework-errors.ts): any route can get these. */
-const TRANSPORT_ERRORS = [err(431, 'REQUEST.HEADERS_TOO_LARGE', 'request line and headers are larger than allowed')];
+const TRANSPORT_ERRORS = [
+  err(431, 'REQUEST.HEADERS_TOO_LARGE', 'request line and headers are larger than allowed'),
+  // Fail fast and shed load (libs/core/src/health, apps/api/src/http/admission.ts): both with retry-after.
+  err(503, 'DEPENDENCY.UNAVAILABLE', 'PostgreSQL or Redis is unreachable; retry shortly'),
+  err(503, 'SERVER.OVERLOADED', 'the server is at capacity; retry shortly'),
+];
 /** Routes with path parameters: a parameter longer than the router allows. */
 const PATH_PARAM_ERRORS = [
   err(414, 'REQUEST.URI_TOO_LONG', 'a path parameter is longer than allowed'),
