@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { ed25519Generate, ed25519Sign, type Ed25519KeyPair } from '@idlemint/crypto';
-import { certificateSigningString, type BirthCertificate, type EnrollResponse, type StratumCredentialResponse } from '@idlemint/protocol';
+import {
+  attestationKeyRegistration,
+  certificateSigningString,
+  type BirthCertificate,
+  type EnrollResponse,
+  type StratumCredentialResponse,
+} from '@idlemint/protocol';
 import { call, deviceCall, expectStatus } from './http.js';
 
 export interface EnrolledMiner {
@@ -34,7 +40,7 @@ export async function enrollMiners(
   const mk = { 'x-api-key': m.apiKey };
   const attestation = ed25519Generate();
   expectStatus(
-    await call(apiUrl, 'POST', '/manufacturer/v1/attestation-keys', { publicKey: attestation.publicKey }, mk),
+    await call(apiUrl, 'POST', '/manufacturer/v1/attestation-keys', attestationKeyRegistration(attestation.secretKey, m.id), mk),
     [201],
     'attestation key',
   );
