@@ -149,16 +149,28 @@ describe('fleet end to end', () => {
     expect(r.payouts.confirmed).toBeGreaterThan(0);
     expect(r.payouts.open).toBe(0);
     const [platformDb, nodeA, nodeB] = stack.databases;
-    const platformPaid = await query<{ total: string }>(
-      platformDb!,
-      `SELECT COALESCE(SUM("amount"), 0)::text AS total FROM "Payout" WHERE "status" = 'confirmed'`,
-    );
-    const nodePaid = await query<{ total: string }>(
-      nodeA!,
-      `SELECT COALESCE(SUM("amount"), 0)::text AS total FROM "Payout" WHERE "status" = 'confirmed'`,
-    );
-    expect(nodePaid[0]!.total).toBe(platformPaid[0]!.total);
-    expect(r.ledger.settled).toBe(platformPaid[0]!.total);
+    // The worker keeps paying while the test reads: read both sides until a payout in flight has
+    // landed on both (the platform's payouts and ledger in one statement, so one snapshot).
+    const read = async () => {
+      const platform = await query<{ total: string; settled: string }>(
+        platformDb!,
+        `SELECT (SELECT COALESCE(SUM("amount"), 0) FROM "Payout" WHERE "status" = 'confirmed')::text AS total,
+                (SELECT COALESCE(SUM(p."amount"), 0) FROM "Posting" p JOIN "LedgerAccount" a ON a."id" = p."accountId"
+                  WHERE a."code" = 'payouts:settled')::text AS settled`,
+      );
+      const node = await query<{ total: string }>(
+        nodeA!,
+        `SELECT COALESCE(SUM("amount"), 0)::text AS total FROM "Payout" WHERE "status" = 'confirmed'`,
+      );
+      return { platform: platform[0]!, node: node[0]! };
+    };
+    let seen = await read();
+    for (let i = 0; i < 600 && seen.node.total !== seen.platform.total; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      seen = await read();
+    }
+    expect(seen.node.total).toBe(seen.platform.total);
+    expect(seen.platform.settled).toBe(seen.platform.total);
     const nodeBPaid = await query<{ n: string }>(nodeB!, `SELECT COUNT(*)::text AS n FROM "Payout"`);
     expect(nodeBPaid[0]!.n).toBe('0');
     // The owner sees why each line is what it is.
