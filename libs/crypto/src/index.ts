@@ -11,5 +11,5 @@ export {
 } from './ed25519.js';
 export { verifyBip340 } from './bip340.js';
 export { verifyEcdsaSecp256k1 } from './ecdsa.js';
-export { verifyItem, makeItem } from './items.js';
+export { verifyItem, makeItem, SenderPool } from './items.js';
 export * from './pow.js';

@@ -2,7 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseStrictDer } from './ecdsa.js';
 import { isHex } from './hex.js';
-import { makeItem, verifyItem } from './items.js';
+import { schnorr } from '@noble/curves/secp256k1.js';
+import { bip340Sign } from './bip340.js';
+import { makeItem, SenderPool, verifyItem } from './items.js';
 import { SCHEMES, type Scheme, type TxItem } from './types.js';
 
 const KEY_BYTES: Record<Scheme, number[]> = { ed25519: [32], bip340: [32], 'ecdsa-secp256k1': [33, 65] };
@@ -89,5 +91,42 @@ describe('makeItem', () => {
 
   it('refuses unknown schemes', () => {
     expect(() => makeItem('rsa' as Scheme, 'x', true)).toThrow(TypeError);
+  });
+});
+
+/** A signature as hex, or `throws` (both signers refuse a secret key out of range). */
+const outcome = (sign: () => Uint8Array): string => {
+  try {
+    return Buffer.from(sign()).toString('hex');
+  } catch {
+    return 'throws';
+  }
+};
+
+describe('items from a sender pool', () => {
+  it('verify like fresh-key items, invalid ones fail, and senders recur', () => {
+    const senders = new SenderPool(4);
+    for (const scheme of SCHEMES) {
+      const keys = new Set<string>();
+      for (let i = 0; i < 24; i++) {
+        const valid = i % 3 !== 0;
+        const item = makeItem(scheme, Buffer.from(`transfer ${i}`), valid, senders);
+        expect(verifyItem(item), `${scheme} #${i}`).toBe(valid);
+        if (valid) keys.add(item.publicKey);
+      }
+      expect(keys.size).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('BIP-340 signing without the self-check gives the signature noble gives, for random keys and messages', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 80 }),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        (sk, msg, aux) => outcome(() => bip340Sign(sk, msg, aux)) === outcome(() => schnorr.sign(msg, sk, aux)),
+      ),
+      { numRuns: 100 },
+    );
   });
 });

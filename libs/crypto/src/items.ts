@@ -113,14 +113,37 @@ function corrupt(scheme: Scheme, valid: TxItem, msg: Uint8Array, signer: Ephemer
 }
 
 /**
- * A signed item of `scheme` over `message` with a fresh random key. With `valid = false` the item is
- * made invalid by a realistic corruption while keeping its shape (well-formed hex, same key format).
+ * Senders that each sign many items, as a chain's accounts do: the reference nodes' pending
+ * transactions, made a hundred thousand at a time, come from such a pool, so making one costs a
+ * signature and not a key generation too. Never for canaries: a key that recurs among canaries
+ * would tell a device which items are canaries.
  */
-export function makeItem(scheme: Scheme, message: Uint8Array | string, valid: boolean): TxItem {
+export class SenderPool {
+  private readonly signers = new Map<Scheme, EphemeralSigner[]>();
+
+  constructor(private readonly size = 64) {}
+
+  /** A sender of `scheme`, picked at random (ECDSA senders in both SEC1 key forms). */
+  pick(scheme: Scheme): EphemeralSigner {
+    let pool = this.signers.get(scheme);
+    if (!pool) {
+      pool = Array.from({ length: this.size }, (_, i) => newSigner(scheme, i % 2 === 0));
+      this.signers.set(scheme, pool);
+    }
+    return pool[randomInt(pool.length)]!;
+  }
+}
+
+/**
+ * A signed item of `scheme` over `message`, by `sender` or else a fresh random key. With
+ * `valid = false` the item is made invalid by a realistic corruption while keeping its shape
+ * (well-formed hex, same key format).
+ */
+export function makeItem(scheme: Scheme, message: Uint8Array | string, valid: boolean, sender?: SenderPool): TxItem {
   if (!SCHEMES.includes(scheme)) throw new TypeError(`unknown scheme: ${String(scheme)}`);
   const msg = toBytes(message);
   // ECDSA keys come in both SEC1 forms so consumers see both.
-  const signer = newSigner(scheme, randomInt(2) === 0);
+  const signer = sender?.pick(scheme) ?? newSigner(scheme, randomInt(2) === 0);
   const item: TxItem = {
     scheme,
     publicKey: bytesToHex(signer.publicKey),

@@ -10,7 +10,7 @@ export interface TxItem {
   signature: string;
 }
 
-/** A throwaway key pair, used to build items; never cached since each one signs a single item. */
+/** A key pair that signs items: a fresh one per item, or one of a `SenderPool`'s recurring senders. */
 export interface EphemeralSigner {
   publicKey: Uint8Array;
   sign(message: Uint8Array): Uint8Array;

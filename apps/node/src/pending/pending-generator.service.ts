@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { makeItem } from '@idlemint/crypto';
+import { makeItem, SenderPool } from '@idlemint/crypto';
 import { newId } from '@idlemint/core';
 import { makeTransferMessage, NODE_SCHEMES } from '@idlemint/protocol';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -26,6 +26,8 @@ export class PendingGeneratorService implements OnApplicationBootstrap, OnModule
   private made = 0;
   private unverified = 0;
   private ticks = 0;
+  /** The chain's accounts: each signs many transfers (a key generation per item made seeding slow). */
+  private readonly senders = new SenderPool();
 
   constructor(
     @Inject(NODE_CONFIG) private readonly config: NodeConfig,
@@ -69,7 +71,7 @@ export class PendingGeneratorService implements OnApplicationBootstrap, OnModule
     const scheme = NODE_SCHEMES[this.made++ % NODE_SCHEMES.length];
     const valid = Math.random() >= this.config.INVALID_SHARE;
     // The message is the transfer's 32-byte digest (bytes: makeItem reads a string as UTF-8).
-    const item = makeItem(scheme, Buffer.from(makeTransferMessage(), 'hex'), valid);
+    const item = makeItem(scheme, Buffer.from(makeTransferMessage(), 'hex'), valid, this.senders);
     return { txId: newId(), scheme, publicKey: item.publicKey, message: item.message, signature: item.signature, valid };
   }
 
