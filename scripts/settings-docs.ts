@@ -48,7 +48,7 @@ export const PLATFORM_SETTINGS: Record<string, string> = {
   PAYOUT_EVERY_MS: 'how often the payout run starts',
   PAYOUT_NODE: 'trusted node (by name) that executes payouts; the first active node when unset',
   INGEST_EVERY_MS: 'how often the worker pulls pending transactions from the nodes',
-  INGEST_BATCH: 'pending transactions fetched per node per ingest tick',
+  INGEST_BATCH: 'pending transactions fetched per node per ingest tick (1 to 1000, what a node answers per page)',
   INGEST_MAX_OPEN_UNITS: 'most open units kept ahead of the fleet',
   QUARANTINE_STRIKES: 'strikes (wrong canaries, disagreeing with a quorum) that quarantine a device',
   MANUFACTURER_DEVICE_RATE_PER_MIN: 'requests per minute across all devices of one manufacturer (429 beyond)',

@@ -130,8 +130,8 @@ export const configSchema = z.object({
   /** Trusted node that executes payouts (by name); the first active node when unset. */
   PAYOUT_NODE: z.string().optional(),
   INGEST_EVERY_MS: int(1_000),
-  /** Pending transactions fetched per node per ingest tick. */
-  INGEST_BATCH: int(256),
+  /** Pending transactions fetched per node per ingest tick (a node answers at most 1000 a page). */
+  INGEST_BATCH: z.coerce.number().int().min(1).max(1000).default(256),
   /** Keep at most this many open units ahead of the fleet. */
   INGEST_MAX_OPEN_UNITS: int(200),
   /** Strikes (wrong canaries, disagreeing with a quorum) that quarantine a device: no work, no rewards. */
