@@ -19,6 +19,8 @@ export interface StackOptions {
   /** Extra environment for the API and worker (reward, payout, lease settings…). */
   platformEnv?: Record<string, string>;
   nodeEnv?: Record<string, string>;
+  /** How long a node may take to start (it makes its pending pool first); default 180 s. */
+  nodeStartMs?: number;
   /** Also start the Stratum v1 gateway (apps/stratum) on a free port. */
   stratum?: boolean;
 }
@@ -143,9 +145,13 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   process.once('SIGTERM', onSignal);
 
   try {
+    // Both nodes start at once: each makes its pending pool before it answers /health.
     const nodes: { name: string; url: string }[] = [];
+    const starting: Promise<void>[] = [];
+    const ports = new Set<number>();
+    while (ports.size < nodeNames.length) ports.add(await freePort()); // neither listens before its pool is made
     for (let i = 0; i < nodeNames.length; i++) {
-      const port = await freePort();
+      const port = [...ports][i]!;
       const name = nodeNames[i]!;
       const child = start(name, 'apps/node/src/main.js', {
         NODE_NAME: name,
@@ -155,9 +161,10 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         ...o.nodeEnv,
       });
       const url = `http://127.0.0.1:${port}`;
-      await waitForHealth(`${url}/health`, child, name);
+      starting.push(waitForHealth(`${url}/health`, child, name, o.nodeStartMs));
       nodes.push({ name, url });
     }
+    await Promise.all(starting);
     const apiPort = await freePort();
     const workerMetricsPort = await freePort();
     const queuePrefix = `{imt_${o.tag}}`;
