@@ -29,14 +29,36 @@ export function saveSession(s: Session | null): void {
   else sessionStorage.removeItem(KEY);
 }
 
+export interface Issue {
+  path: string;
+  message: string;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    /** What the API's validation found wrong (`error.details.issues`), field by field. */
+    readonly issues: Issue[] = [],
   ) {
     super(message);
   }
+}
+
+/** An error as a user reads it: the API's message and code, then each field it refused. */
+export function errorText(e: unknown): string {
+  if (!(e instanceof ApiError)) return e instanceof Error ? e.message : String(e);
+  const head = e.status > 0 ? `${e.message} (${e.code})` : e.message;
+  return e.issues.length === 0 ? head : `${head}: ${e.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`;
+}
+
+function issuesOf(details: unknown): Issue[] {
+  const list = (details as { issues?: unknown } | null | undefined)?.issues;
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((i): i is { path?: unknown; message?: unknown } => typeof i === 'object' && i !== null)
+    .map((i) => ({ path: typeof i.path === 'string' ? i.path : '', message: typeof i.message === 'string' ? i.message : 'invalid' }));
 }
 
 /** Called when the API refuses the session's credential (401): the app signs out with a message. */
@@ -79,8 +101,8 @@ export async function call<T>(
     data = null;
   }
   if (!res.ok) {
-    const e = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    const err = new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `HTTP ${res.status}`);
+    const e = (data as { error?: { code?: string; message?: string; details?: unknown } } | null)?.error;
+    const err = new ApiError(res.status, e?.code ?? `HTTP_${res.status}`, e?.message ?? `HTTP ${res.status}`, issuesOf(e?.details));
     if (res.status === 401 && s)
       onUnauthorized(
         `Your ${s.role === 'owner' ? 'owner token' : 'key'} was refused (${err.code}): it may have expired or been revoked. Sign in again.`,

@@ -147,6 +147,7 @@ export function Confirm({
   children,
   confirmLabel,
   danger,
+  busy,
   onConfirm,
   onCancel,
 }: {
@@ -155,6 +156,8 @@ export function Confirm({
   children: ReactNode;
   confirmLabel: string;
   danger?: boolean;
+  /** The action is under way: the confirm button waits. */
+  busy?: boolean;
   onConfirm: () => void;
   onCancel: () => void;
 }) {
@@ -173,7 +176,7 @@ export function Confirm({
         <button type="button" onClick={onCancel}>
           Cancel
         </button>
-        <button type="button" className={danger ? 'danger' : 'primary'} onClick={onConfirm} autoFocus>
+        <button type="button" className={danger ? 'danger' : 'primary'} onClick={onConfirm} disabled={busy} autoFocus>
           {confirmLabel}
         </button>
       </div>

@@ -257,6 +257,144 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     await ctx.close();
   }, 600_000);
 
+  it('applies a policy to selected devices in bulk, showing the API’s refusal first, and sees it on the devices', async () => {
+    const { ctx, page } = await open();
+    await signIn(page, 'manufacturer', ready.apiKey);
+    await page.goto(`${stack.apiUrl}/console/#/devices`);
+    const rows = page.locator('[data-testid=device-table] tbody tr');
+    await until('devices listed', async () => (await rows.count()) >= 2);
+    const serials = [
+      await rows.nth(0).getByTestId('device-link').textContent(),
+      await rows.nth(1).getByTestId('device-link').textContent(),
+    ];
+    await rows.nth(0).locator('input[type=checkbox]').check();
+    await rows.nth(1).locator('input[type=checkbox]').check();
+    await page.getByRole('group', { name: 'Bulk actions' }).getByRole('button', { name: 'Apply policy…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    await dialog.locator('select[name=idleOnly]').selectOption('false');
+    await dialog.locator('input[name=hoursFrom]').fill('8');
+    await dialog.locator('input[name=hoursTo]').fill('8');
+    // The API refuses an empty window; the dialog stays open with its reason and the input kept.
+    await dialog.getByRole('button', { name: 'Yes, apply policy' }).click();
+    await dialog.getByTestId('bulk-error').waitFor();
+    expect(await text(page, 'bulk-error')).toContain('from and to must differ');
+    await page.screenshot({ path: join(SHOTS, '16-devices-apply-policy-refused.png') });
+    await dialog.locator('input[name=hoursTo]').fill('18');
+    await dialog.locator('select[name=budget]').selectOption('set');
+    await dialog.locator('input[name=powerBudgetW]').fill('40');
+    await dialog.getByRole('button', { name: 'Yes, apply policy' }).click();
+    await page.getByTestId('bulk-result').waitFor();
+    expect(await text(page, 'bulk-result')).toBe('set-policy: 2 selected, 2 changed, 0 skipped (already so or not applicable).');
+
+    // Both devices carry it, in the API (as their own override and in the policy in force) and in the list.
+    const want = { idleOnly: false, hours: { from: 8, to: 18 }, powerBudgetW: 40 };
+    const all = await api<{ devices: { id: string; serial: string }[] }>(stack, '/manufacturer/v1/devices?limit=100', mk());
+    for (const serial of serials) {
+      const id = all.devices.find((d) => d.serial === serial)!.id;
+      const d = await api<{ policy: unknown; effectivePolicy: Record<string, unknown> }>(stack, `/manufacturer/v1/devices/${id}`, mk());
+      expect(d.policy).toEqual(want);
+      expect(d.effectivePolicy).toMatchObject(want);
+    }
+    for (const serial of serials) {
+      const row = rows.filter({ has: page.getByTestId('device-link').getByText(serial!, { exact: true }) });
+      await until(`the policy shown on ${serial}`, async () => {
+        return (await row.locator('td[data-label="Own policy"]').textContent()) === 'also when busy · hours 8–18 · ≤ 40 W';
+      });
+    }
+    await page.screenshot({ path: join(SHOTS, '17-devices-policy-applied.png'), fullPage: true });
+    await ctx.close();
+  }, 600_000);
+
+  it('creates, edits and deletes a group with its policy, and creates and edits an alert rule, showing the API’s refusals', async () => {
+    const { ctx, page } = await open();
+    await signIn(page, 'manufacturer', ready.apiKey);
+    await page.goto(`${stack.apiUrl}/console/#/groups`);
+    const name = `night-${uniqueSuffix()}`;
+    await page.getByRole('button', { name: 'New group' }).click();
+    let form = page.getByRole('form', { name: 'New group' });
+    await form.locator('input[name=name]').fill(name);
+    await form.locator('input[name=hoursFrom]').fill('22');
+    await form.locator('input[name=hoursTo]').fill('6');
+    await form.locator('input[name=maxItems]').fill('5000');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.getByTestId('form-error').waitFor();
+    expect(await text(page, 'form-error')).toContain('policy.maxItems');
+    await form.locator('input[name=maxItems]').fill('64');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await until('the group created', async () => (await page.getByTestId('rules-notice').textContent()) === `Group “${name}” created.`);
+    const groups = page.getByTestId('groups-table');
+    const row = groups.locator('tbody tr', { hasText: name });
+    expect(await row.locator('td[data-label="Policy override"]').textContent()).toBe('hours 22–6 · 64 items per unit');
+
+    // Edit: idle only too; the API holds the whole override.
+    await page.getByRole('button', { name: `Edit group ${name}` }).click();
+    form = page.getByRole('form', { name: `Edit group ${name}` });
+    await form.locator('select[name=idleOnly]').selectOption('true');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await until('the group saved', async () => (await page.getByTestId('rules-notice').textContent()) === `Group “${name}” saved.`);
+    await until(
+      'the edited policy listed',
+      async () => (await row.locator('td[data-label="Policy override"]').textContent()) === 'idle only · hours 22–6 · 64 items per unit',
+    );
+    const listed = await api<{ groups: { id: string; name: string; policy: unknown }[] }>(stack, '/manufacturer/v1/groups', mk());
+    const group = listed.groups.find((g) => g.name === name)!;
+    expect(group.policy).toEqual({ idleOnly: true, hours: { from: 22, to: 6 }, maxItems: 64 });
+    await page.screenshot({ path: join(SHOTS, '18-groups-and-policies.png'), fullPage: true });
+
+    // Delete, confirmed.
+    await page.getByRole('button', { name: `Delete group ${name}` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Yes, delete' }).click();
+    await until('the group deleted', async () =>
+      ((await page.getByTestId('rules-notice').textContent()) ?? '').startsWith(`Group “${name}” deleted`),
+    );
+    const after = await api<{ groups: { id: string }[] }>(stack, '/manufacturer/v1/groups', mk());
+    expect(after.groups.map((g) => g.id)).not.toContain(group.id);
+
+    // An alert rule: refused for its threshold, then for a private webhook address, then made.
+    await page.goto(`${stack.apiUrl}/console/#/alerts`);
+    const rule = `offline-${uniqueSuffix()}`;
+    await page.getByRole('button', { name: 'New rule' }).click();
+    form = page.getByRole('form', { name: 'New alert rule' });
+    await form.locator('input[name=name]').fill(rule);
+    await form.locator('input[name=offlineMinutes]').fill('0');
+    await form.locator('input[name=webhookUrl]').fill('http://127.0.0.1:9/hook');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await form.getByTestId('form-error').waitFor();
+    expect(await text(page, 'form-error')).toContain('params.offlineMinutes');
+    await form.locator('input[name=offlineMinutes]').fill('600');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await until('the webhook address refused', async () => (await text(page, 'form-error')).includes('ALERT.WEBHOOK_URL_FORBIDDEN'));
+    await page.screenshot({ path: join(SHOTS, '19-alert-rule-refused.png'), fullPage: true });
+    await form.locator('input[name=webhookUrl]').fill('https://93.184.215.14/idlemint-hook');
+    await form.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('rule-secret').waitFor();
+    expect(await text(page, 'rule-secret')).not.toBe('');
+
+    await page.getByRole('button', { name: `Edit rule ${rule}` }).click();
+    form = page.getByRole('form', { name: `Edit rule ${rule}` });
+    expect(await form.locator('input[name=offlineMinutes]').inputValue()).toBe('600');
+    await form.locator('input[name=offlineMinutes]').fill('720');
+    await form.locator('input[name=enabled]').uncheck();
+    await form.getByRole('button', { name: 'Save' }).click();
+    await until('the rule saved', async () => (await page.getByTestId('rules-notice').textContent()) === `Rule “${rule}” saved.`);
+    const rules = await api<{ rules: { name: string; params: unknown; enabled: boolean; webhookUrl: string }[] }>(
+      stack,
+      '/manufacturer/v1/alert-rules',
+      mk(),
+    );
+    expect(rules.rules.find((r) => r.name === rule)).toMatchObject({
+      params: { offlineMinutes: 720 },
+      enabled: false,
+      webhookUrl: 'https://93.184.215.14/idlemint-hook',
+    });
+    const shown = page.getByTestId('rules-table').locator('tbody tr', { hasText: rule });
+    await until('the edited rule listed', async () => (await shown.locator('td[data-label=Enabled]').textContent()) === 'no');
+    expect(await shown.locator('td[data-label=Thresholds]').textContent()).toBe('offlineMinutes 720');
+    await page.screenshot({ path: join(SHOTS, '20-alert-rules.png'), fullPage: true });
+    await ctx.close();
+  }, 600_000);
+
   it('works at 360 px wide without sideways scrolling', async () => {
     const { ctx, page } = await open({ width: 360, height: 780 });
     await signIn(page, 'manufacturer', ready.apiKey);

@@ -1,9 +1,11 @@
 import { useMemo, useRef, useState, type FormEvent } from 'react';
-import { call, qs, type Session } from '../api';
+import { call, errorText, qs, type Session } from '../api';
 import { TimeChart, type Series } from '../chart';
 import { ago, count, money, pct, when } from '../format';
 import { Async, Badge, Confirm, Stat, Table, useApi } from '../ui';
 import { Nav } from './nav';
+import { EMPTY_DRAFT, PolicyFields, overrideOf, policyText, type PolicyDraft } from './policy';
+import { Alerts, Groups } from './rules';
 
 interface Summary {
   generatedAt: string;
@@ -35,6 +37,8 @@ interface Device {
   claimed: boolean;
   tags: string[];
   group: { id: string; name: string } | null;
+  /** The device's own work policy override (null: it inherits its group's and model's). */
+  policy: unknown;
 }
 
 const SECTIONS: [string, string][] = [
@@ -209,7 +213,14 @@ function Trends({ d }: { d: { heartbeats: SeriesAnswer; units: SeriesAnswer; man
 
 // ---------------------------------------------------------------------------------------------
 
-type BulkKind = 'suspend' | 'resume' | 'tag' | 'set-group';
+type BulkKind = 'suspend' | 'resume' | 'tag' | 'set-group' | 'set-policy';
+const BULK_LABEL: Record<BulkKind, string> = {
+  suspend: 'suspend',
+  resume: 'resume',
+  tag: 'tag',
+  'set-group': 'set the group of',
+  'set-policy': 'apply a policy to',
+};
 interface BulkResult {
   action: string;
   matched: number;
@@ -231,6 +242,8 @@ function Devices({ s }: { s: Session }) {
   const [bulkError, setBulkError] = useState<string | null>(null);
   const [tagInput, setTagInput] = useState('');
   const [groupInput, setGroupInput] = useState('');
+  const [policyDraft, setPolicyDraft] = useState<PolicyDraft>(EMPTY_DRAFT);
+  const [busy, setBusy] = useState(false);
   const cursor = cursors[cursors.length - 1];
   const list = useApi(
     () =>
@@ -263,19 +276,29 @@ function Devices({ s }: { s: Session }) {
         ? { action: 'tag', tags: [pending.value], ids }
         : pending.action === 'set-group'
           ? { action: 'set-group', groupId: pending.value || null, ids }
-          : { action: pending.action, ids };
-    setPending(null);
+          : pending.action === 'set-policy'
+            ? { action: 'set-policy', policy: overrideOf(policyDraft), ids }
+            : { action: pending.action, ids };
     setBulkError(null);
+    setBusy(true);
     try {
       const r = await call<BulkResult>(s, 'POST', '/manufacturer/v1/devices/bulk', body, {
         'idempotency-key': `console-${crypto.randomUUID()}`,
       });
+      // The dialog stays open on a refusal (the error shows in it, the input kept to correct).
+      setPending(null);
       setResult(`${r.action}: ${r.matched} selected, ${r.changed} changed, ${r.skipped} skipped (already so or not applicable).`);
       setSelected(new Set());
       list.reload();
     } catch (e) {
-      setBulkError((e as Error).message);
+      setBulkError(errorText(e));
+    } finally {
+      setBusy(false);
     }
+  };
+  const cancel = () => {
+    setPending(null);
+    setBulkError(null);
   };
   const filterChange = (f: (v: string) => void) => (e: { target: { value: string } }) => {
     f(e.target.value);
@@ -359,31 +382,40 @@ function Devices({ s }: { s: Session }) {
             Set group
           </button>
         </span>
+        <button type="button" disabled={selected.size === 0} onClick={() => setPending({ action: 'set-policy' })}>
+          Apply policy…
+        </button>
       </div>
       {result && (
         <p className="notice" role="status" data-testid="bulk-result">
           {result}
         </p>
       )}
-      {bulkError && (
-        <p className="state error" role="alert">
-          {bulkError}
-        </p>
-      )}
       <Confirm
         open={pending !== null}
-        title={`${pending?.action ?? ''} ${selected.size} device${selected.size === 1 ? '' : 's'}?`}
-        confirmLabel={`Yes, ${pending?.action ?? ''}`}
+        title={`${pending ? BULK_LABEL[pending.action] : ''} ${selected.size} device${selected.size === 1 ? '' : 's'}?`}
+        confirmLabel={pending?.action === 'set-policy' ? 'Yes, apply policy' : `Yes, ${pending?.action ?? ''}`}
         danger={pending?.action === 'suspend'}
+        busy={busy}
         onConfirm={() => void run()}
-        onCancel={() => setPending(null)}
+        onCancel={cancel}
       >
         <p>
           {pending?.action === 'suspend' && 'Suspended devices get no work until resumed.'}
           {pending?.action === 'resume' && 'Suspended devices become active again; others are skipped.'}
           {pending?.action === 'tag' && `Adds the tag “${pending.value ?? ''}”.`}
           {pending?.action === 'set-group' && 'Moves the devices to the chosen group (its policy applies).'}
+          {pending?.action === 'set-policy' &&
+            'Sets each device’s own policy override to this (replacing the one it has); fields left to inherit come from its group, then its model.'}
         </p>
+        {pending?.action === 'set-policy' && (
+          <PolicyFields legend="Policy for these devices" value={policyDraft} onChange={setPolicyDraft} />
+        )}
+        {bulkError && (
+          <p className="state error" role="alert" data-testid="bulk-error">
+            {bulkError}
+          </p>
+        )}
       </Confirm>
 
       <Async r={list} empty="No device matches these filters." isEmpty={(d) => d.devices.length === 0}>
@@ -419,6 +451,7 @@ function Devices({ s }: { s: Session }) {
                 { key: 'seen', label: 'Last seen', render: (r) => ago(r.lastSeenAt) },
                 { key: 'tags', label: 'Tags', render: (r) => r.tags.join(', ') || '—' },
                 { key: 'group', label: 'Group', render: (r) => r.group?.name ?? '—' },
+                { key: 'policy', label: 'Own policy', render: (r) => (r.policy ? policyText(r.policy) : '—') },
               ]}
             />
             <div className="row pager">
@@ -606,122 +639,6 @@ function DeviceDetail({ s, id }: { s: Session; id: string }) {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-function Groups({ s }: { s: Session }) {
-  const r = useApi(
-    () =>
-      call<{ groups: { id: string; name: string; devices?: number; policy: unknown; createdAt: string }[] }>(
-        s,
-        'GET',
-        '/manufacturer/v1/groups',
-      ),
-    [s],
-  );
-  const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const create = async (e: FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    try {
-      await call(s, 'POST', '/manufacturer/v1/groups', { name: name.trim() });
-      setName('');
-      r.reload();
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-  return (
-    <>
-      <h1>Groups and policies</h1>
-      <form className="row" onSubmit={(e) => void create(e)} aria-label="New group">
-        <label className="inline">
-          New group <input value={name} onChange={(e) => setName(e.target.value)} required />
-        </label>
-        <button type="submit">Create</button>
-        {error && (
-          <span className="state error" role="alert">
-            {error}
-          </span>
-        )}
-      </form>
-      <Async r={r} empty="No group yet: groups carry a work policy for their devices." isEmpty={(d) => d.groups.length === 0}>
-        {(d) => (
-          <Table
-            caption="Groups"
-            rows={d.groups}
-            rowKey={(g) => g.id}
-            columns={[
-              { key: 'n', label: 'Name', render: (g) => g.name },
-              { key: 'd', label: 'Devices', render: (g) => count(g.devices), className: 'num' },
-              { key: 'p', label: 'Policy override', render: (g) => (g.policy ? <code>{JSON.stringify(g.policy)}</code> : 'none') },
-              { key: 'c', label: 'Created', render: (g) => when(g.createdAt) },
-            ]}
-          />
-        )}
-      </Async>
-    </>
-  );
-}
-
-function Alerts({ s }: { s: Session }) {
-  const rules = useApi(
-    () =>
-      call<{ rules: { id: string; name: string; kind?: string; metric?: string; enabled?: boolean; webhookUrl?: string }[] }>(
-        s,
-        'GET',
-        '/manufacturer/v1/alert-rules',
-      ),
-    [s],
-  );
-  const deliveries = useApi(
-    () =>
-      call<{ deliveries: { id: string; status: string; attempts?: number; createdAt: string; ruleId?: string }[] }>(
-        s,
-        'GET',
-        '/manufacturer/v1/alert-deliveries',
-      ),
-    [s],
-  );
-  return (
-    <>
-      <h1>Alerts</h1>
-      <h2>Rules</h2>
-      <Async
-        r={rules}
-        empty="No alert rule. Rules are made with POST /manufacturer/v1/alert-rules (docs/alerts.md)."
-        isEmpty={(d) => d.rules.length === 0}
-      >
-        {(d) => (
-          <Table
-            caption="Alert rules"
-            rows={d.rules}
-            rowKey={(x) => x.id}
-            columns={[
-              { key: 'n', label: 'Name', render: (x) => x.name },
-              { key: 'k', label: 'Watches', render: (x) => x.kind ?? x.metric ?? '—' },
-              { key: 'e', label: 'Enabled', render: (x) => (x.enabled === false ? 'no' : 'yes') },
-            ]}
-          />
-        )}
-      </Async>
-      <h2>Deliveries</h2>
-      <Async r={deliveries} empty="No alert delivered yet." isEmpty={(d) => d.deliveries.length === 0}>
-        {(d) => (
-          <Table
-            caption="Webhook deliveries"
-            rows={d.deliveries}
-            rowKey={(x) => x.id}
-            columns={[
-              { key: 'w', label: 'When', render: (x) => when(x.createdAt) },
-              { key: 's', label: 'Status', render: (x) => <Badge value={x.status} /> },
-              { key: 'a', label: 'Attempts', render: (x) => count(x.attempts), className: 'num' },
-            ]}
-          />
-        )}
-      </Async>
-    </>
-  );
-}
 
 function ApiKeys({ s }: { s: Session }) {
   const r = useApi(
