@@ -112,7 +112,8 @@ describe('observability end to end', () => {
       ({ e }) =>
         sum(e, 'idlemint_work_units', { status: 'verified' }) > 0 &&
         stack.nodes.every((n) => sum(e, 'idlemint_relay_deliveries', { node: n.name, outcome: 'delivered' }) > 0) &&
-        sum(e, 'idlemint_payouts', { state: 'confirmed' }) > 0,
+        sum(e, 'idlemint_payouts', { state: 'confirmed' }) > 0 &&
+        sum(e, 'idlemint_jobs_total', { queue: 'ingest', outcome: 'completed' }) > 0,
     );
     if (promtoolAvailable()) expect(promtoolCheckMetrics(text)).toEqual([]);
     expect(sum(e, 'idlemint_assignments', { status: 'submitted', outcome: 'agreed' })).toBeGreaterThan(0);
