@@ -34,7 +34,10 @@ export class PowController {
   @Public()
   @Get('blocks')
   async list(@Query(new ZodPipe(powBlocksQuerySchema, 'REQUEST.INVALID_QUERY')) q: PowBlocksQuery): Promise<PowBlocksPage> {
-    const [rows, tip] = await Promise.all([this.blocks.page(q.after, q.limit), this.blocks.tip()]);
+    // The tip first, then the page: a block appended in between shows in the page, never a tip
+    // whose block the page (read first) missed.
+    const tip = await this.blocks.tip();
+    const rows = await this.blocks.page(q.after, q.limit);
     return {
       blocks: rows.map((b) => ({
         height: b.height,
