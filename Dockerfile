@@ -3,8 +3,6 @@ FROM node:20.20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts/prisma-generate.mjs scripts/
-# package.json "overrides" installs @prisma/streams-local from here (scripts/stubs/prisma-streams-local/index.js says why)
-COPY scripts/stubs scripts/stubs
 COPY prisma prisma
 COPY apps/node/prisma apps/node/prisma
 RUN npm ci

@@ -3,18 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  {
-    ignores: [
-      'dist/**',
-      'node_modules/**',
-      '**/generated/**',
-      'scripts/stubs/**',
-      'coverage/**',
-      '.demo/**',
-      '.chaos/**',
-      'test-results/**',
-    ],
-  },
+  { ignores: ['dist/**', 'node_modules/**', '**/generated/**', 'coverage/**', '.demo/**', '.chaos/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
