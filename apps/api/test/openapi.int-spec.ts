@@ -5,7 +5,9 @@ import { OPENAPI_FILE, renderOpenApi } from '../../../scripts/openapi.js';
 
 /**
  * The committed openapi.json must be exactly what the controllers generate (scripts/openapi.ts),
- * and every route must document the errors it answers with.
+ * and every route must document its success answers (a schema for each body) and the errors it
+ * answers with. That the answers match these schemas is checked on every API test's answers
+ * (support/contract.ts, proven by contract.spec.ts).
  */
 
 type Doc = {
@@ -56,6 +58,10 @@ describe('openapi.json', () => {
         expect(op.operationId, `${method} ${path}`).toBeTruthy();
         expect(ids.has(op.operationId!), `operationId ${op.operationId} is unique`).toBe(false);
         ids.add(op.operationId!);
+        const successes = Object.entries(op.responses).filter(([status]) => /^2\d\d$/.test(status));
+        expect(successes.length, `${method} ${path} documents its success`).toBeGreaterThan(0);
+        for (const [status, response] of successes)
+          if (status !== '204') expect(response.content, `${method} ${path} ${status} documents its body`).toBeTruthy();
         if (path === '/health' || path.startsWith('/health/')) continue; // probes: 200 or the 503 every route may answer
         const errors = Object.entries(op.responses).filter(([status]) => /^[45]\d\d$/.test(status));
         expect(errors.length, `${method} ${path} documents its errors`).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { text } from './text.js';
+import { text, timestampSchema } from './text.js';
 
 /**
  * Device protocol v1 (docs/protocol/device-v1.md, the firmware contract). Schemas and signing
@@ -64,47 +64,59 @@ export const resultBodySchema = z.strictObject({
 });
 export type ResultBody = z.infer<typeof resultBodySchema>;
 
-export interface WorkPolicy {
-  idleOnly: boolean;
+// Answers of the gateway: declared once here, documented in openapi.json from these schemas and
+// checked against every answer the API tests get (apps/api/test/support/contract.ts).
+
+export const workPolicySchema = z.object({
+  idleOnly: z.boolean(),
   /** Local hours [from, to) the device may work, 0..24. */
-  hours: { from: number; to: number };
-  powerBudgetW: number | null;
-  maxItems: number;
-}
+  hours: z.object({ from: z.number(), to: z.number() }),
+  powerBudgetW: z.number().nullable(),
+  maxItems: z.number().int(),
+});
+export type WorkPolicy = z.infer<typeof workPolicySchema>;
 
-export interface EnrollResponse {
-  deviceId: string;
-  status: 'active';
-  manufacturerId: string;
-  model: string;
-  claimCode: string;
-  policy: WorkPolicy;
-}
+export const enrollResponseSchema = z.object({
+  deviceId: z.string(),
+  status: z.literal('active'),
+  manufacturerId: z.string(),
+  model: z.string(),
+  claimCode: z.string(),
+  policy: workPolicySchema,
+});
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
-export interface TxVerifyItem {
-  scheme: string;
-  publicKey: string;
-  message: string;
-  signature: string;
-}
+export const heartbeatResponseSchema = z.object({ policy: workPolicySchema, nextHeartbeatS: z.number().int() });
+export type HeartbeatResponse = z.infer<typeof heartbeatResponseSchema>;
 
-export interface ClaimResponse {
-  assignment: { assignmentId: string; unitId: string; kind: WorkKind; deadline: string; items: TxVerifyItem[] };
-}
+export const txVerifyItemSchema = z.object({ scheme: z.string(), publicKey: z.string(), message: z.string(), signature: z.string() });
+export type TxVerifyItem = z.infer<typeof txVerifyItemSchema>;
 
-export type ResultStatus = 'pending' | 'verified' | 'rejected';
-export interface ResultResponse {
-  status: ResultStatus;
-  reason?: string;
-}
+export const claimResponseSchema = z.object({
+  assignment: z.object({
+    assignmentId: z.string(),
+    unitId: z.string(),
+    kind: z.enum(WORK_KINDS),
+    deadline: timestampSchema,
+    items: z.array(txVerifyItemSchema),
+  }),
+});
+export type ClaimResponse = z.infer<typeof claimResponseSchema>;
 
-export interface EarningsResponse {
-  currency: string;
-  pending: string;
-  credited: string;
-  paid: string;
-  last24h: string;
-}
+export const RESULT_STATUSES = ['pending', 'verified', 'rejected'] as const;
+export type ResultStatus = (typeof RESULT_STATUSES)[number];
+export const resultResponseSchema = z.object({ status: z.enum(RESULT_STATUSES), reason: z.string().optional() });
+export type ResultResponse = z.infer<typeof resultResponseSchema>;
+
+/** Amounts are decimal strings of minor units. */
+export const earningsResponseSchema = z.object({
+  currency: z.string(),
+  pending: z.string(),
+  credited: z.string(),
+  paid: z.string(),
+  last24h: z.string(),
+});
+export type EarningsResponse = z.infer<typeof earningsResponseSchema>;
 
 export function certificateSigningString(c: Omit<BirthCertificate, 'signature' | 'v'>): string {
   return ['IDLEMINT-CERT-V1', c.serial, c.model, c.devicePublicKey, c.attestationKey, c.issuedAt].join('\n');

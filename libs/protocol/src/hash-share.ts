@@ -11,29 +11,32 @@ export const HASH_SHARE_KIND = 'hash-share';
 export const HASH_SHARE_EXTENSION = 'hash-share/1';
 
 /** A job: Stratum mining.notify fields, plus the device's extranonce1 and share difficulty. */
-export interface HashShareJob {
-  kind: typeof HASH_SHARE_KIND;
-  extension: typeof HASH_SHARE_EXTENSION;
-  jobId: string;
-  height: number;
+export const hashShareJobSchema = z.object({
+  kind: z.literal(HASH_SHARE_KIND),
+  extension: z.literal(HASH_SHARE_EXTENSION),
+  jobId: z.string(),
+  height: z.number().int(),
   /** Stratum encoding (internal bytes, 4-byte words reversed). */
-  prevHash: string;
-  coinb1: string;
-  coinb2: string;
+  prevHash: z.string(),
+  coinb1: z.string(),
+  coinb2: z.string(),
   /** Internal byte order. */
-  merkleBranch: string[];
+  merkleBranch: z.array(z.string()),
   /** Big-endian hex. */
-  version: string;
-  nbits: string;
-  ntime: string;
+  version: z.string(),
+  nbits: z.string(),
+  ntime: z.string(),
   /** BIP 320 bits the device may roll (big-endian hex). */
-  versionMask: string;
-  extranonce1: string;
-  extranonce2Size: number;
-  difficulty: number;
+  versionMask: z.string(),
+  extranonce1: z.string(),
+  extranonce2Size: z.number().int(),
+  difficulty: z.number(),
   /** DIFF1 / difficulty, 64 hex (display order): a share's hash must be ≤ this. */
-  shareTarget: string;
-}
+  shareTarget: z.string(),
+});
+export type HashShareJob = z.infer<typeof hashShareJobSchema>;
+/** The claim answer of the hash-share kind (POST /device/v1/work/claim with `kinds: ["hash-share"]`). */
+export const hashShareClaimResponseSchema = z.object({ assignment: hashShareJobSchema });
 
 const field = z.string().max(16);
 export const hashShareSubmitBodySchema = z.strictObject({
@@ -46,19 +49,19 @@ export const hashShareSubmitBodySchema = z.strictObject({
 });
 export type HashShareSubmitBody = z.infer<typeof hashShareSubmitBodySchema>;
 
-export interface HashShareResult {
-  accepted: boolean;
+export const hashShareResultSchema = z.object({
+  accepted: z.boolean(),
   /** SHARE.STALE | SHARE.DUPLICATE | SHARE.LOW_DIFFICULTY | SHARE.MALFORMED when refused. */
-  code?: string;
-  block?: boolean;
-}
-export interface HashShareSubmitResponse {
-  results: HashShareResult[];
+  code: z.string().optional(),
+  block: z.boolean().optional(),
+});
+export type HashShareResult = z.infer<typeof hashShareResultSchema>;
+export const hashShareSubmitResponseSchema = z.object({
+  results: z.array(hashShareResultSchema),
   /** The difficulty for the next shares (vardiff). */
-  difficulty: number;
-}
+  difficulty: z.number(),
+});
+export type HashShareSubmitResponse = z.infer<typeof hashShareSubmitResponseSchema>;
 
-export interface StratumCredentialResponse {
-  username: string;
-  password: string;
-}
+export const stratumCredentialResponseSchema = z.object({ username: z.string(), password: z.string() });
+export type StratumCredentialResponse = z.infer<typeof stratumCredentialResponseSchema>;

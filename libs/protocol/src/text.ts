@@ -25,3 +25,10 @@ export function containsNul(value: unknown, depth = 0): boolean {
   }
   return false;
 }
+
+/**
+ * A time in an answer: an ISO 8601 string (what JSON makes of a Date). Documented as
+ * `format: date-time`, without the long pattern `z.iso.datetime()` would put into openapi.json
+ * at every use; answers are checked against the format (apps/api/test/support/contract.ts).
+ */
+export const timestampSchema = z.string().meta({ format: 'date-time' });

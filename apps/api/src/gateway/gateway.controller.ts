@@ -1,13 +1,20 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { ApiResponse } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiOkResponse, ApiResponse } from '@nestjs/swagger';
+import { z } from 'zod';
 import { ApiErrors, ZodPipe } from '@idlemint/core';
 import { DevicesService, FleetErrors, type DeviceContext } from '@idlemint/fleet';
 import {
   claimBodySchema,
+  claimResponseSchema,
+  earningsResponseSchema,
   enrollBodySchema,
+  enrollResponseSchema,
+  hashShareClaimResponseSchema,
   heartbeatBodySchema,
+  heartbeatResponseSchema,
   resultBodySchema,
+  resultResponseSchema,
   type ClaimBody,
   type EnrollBody,
   type HeartbeatBody,
@@ -34,8 +41,12 @@ export class GatewayController {
   ) {}
 
   @Post('enroll')
-  @ApiResponse({ status: 201, description: 'enrolled now' })
-  @ApiResponse({ status: 200, description: 'already enrolled with this certificate (re-enroll): the same answer' })
+  @ApiResponse({ status: 201, description: 'enrolled now', standardSchema: enrollResponseSchema })
+  @ApiResponse({
+    status: 200,
+    description: 'already enrolled with this certificate (re-enroll): the same answer',
+    standardSchema: enrollResponseSchema,
+  })
   @AllowUnenrolled()
   @ApiErrors(
     FleetErrors.keyMismatch(),
@@ -59,12 +70,17 @@ export class GatewayController {
 
   @Post('heartbeat')
   @HttpCode(200)
+  @ApiOkResponse({ standardSchema: heartbeatResponseSchema })
   heartbeat(@Req() req: DeviceRequest, @Body(new ZodPipe(heartbeatBodySchema)) body: HeartbeatBody) {
     return this.devices.heartbeat(enrolled(req), body);
   }
 
   @Post('work/claim')
-  @ApiResponse({ status: 200, description: 'an assignment: items to verify under a lease' })
+  @ApiResponse({
+    status: 200,
+    description: 'an assignment: items to verify under a lease (tx-verify), or a hash-share job when asked for',
+    standardSchema: z.union([claimResponseSchema, hashShareClaimResponseSchema]),
+  })
   @ApiResponse({ status: 204, description: 'no work for this device now (policy, quota or an empty queue)' })
   async claim(
     @Req() req: DeviceRequest,
@@ -91,6 +107,7 @@ export class GatewayController {
 
   @Post('work/:assignmentId/result')
   @HttpCode(202)
+  @ApiAcceptedResponse({ standardSchema: resultResponseSchema })
   @ApiErrors(
     WorkErrors.assignmentNotFound(),
     WorkErrors.notYours(),
@@ -106,6 +123,7 @@ export class GatewayController {
   }
 
   @Get('earnings')
+  @ApiOkResponse({ description: 'amounts in minor units of the platform currency', standardSchema: earningsResponseSchema })
   earningsOf(@Req() req: DeviceRequest) {
     return this.earnings.forDevice(enrolled(req).id);
   }

@@ -1,9 +1,13 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { ApiNoContentResponse, ApiOkResponse, ApiCreatedResponse } from '@nestjs/swagger';
 import { ZodPipe } from '@idlemint/core';
 import { DevicesService, type DeviceContext } from '@idlemint/fleet';
 import {
+  hashShareJobSchema,
   hashShareSubmitBodySchema,
+  hashShareSubmitResponseSchema,
+  stratumCredentialResponseSchema,
   type HashShareSubmitBody,
   type HashShareSubmitResponse,
   type StratumCredentialResponse,
@@ -23,6 +27,8 @@ export class HashShareController {
 
   /** The same answer as `work/claim {"kinds":["hash-share"]}`, without the assignment wrapper. */
   @Post('job')
+  @ApiOkResponse({ description: 'a job to mine', standardSchema: hashShareJobSchema })
+  @ApiNoContentResponse({ description: 'no job for this device now (policy or no template yet)' })
   async job(@Req() req: DeviceRequest, @Res({ passthrough: true }) res: FastifyReply) {
     const device = enrolled(req);
     const job = device.status === 'active' && this.devices.mayWorkNow(device) ? await this.shares.job(device.id) : null;
@@ -32,6 +38,7 @@ export class HashShareController {
 
   @Post('shares')
   @HttpCode(200)
+  @ApiOkResponse({ description: 'a verdict per share, in order', standardSchema: hashShareSubmitResponseSchema })
   async submit(
     @Req() req: DeviceRequest,
     @Body(new ZodPipe(hashShareSubmitBodySchema)) body: HashShareSubmitBody,
@@ -44,6 +51,7 @@ export class HashShareController {
   /** A Stratum credential for this device (replaces any earlier one). */
   @Post('credential')
   @HttpCode(201)
+  @ApiCreatedResponse({ standardSchema: stratumCredentialResponseSchema })
   async credential(@Req() req: DeviceRequest): Promise<StratumCredentialResponse> {
     return this.credentials.issue(enrolled(req).id);
   }

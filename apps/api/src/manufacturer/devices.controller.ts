@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors, ZodPipe } from '@idlemint/core';
 import { BulkActionsService, DeviceRegistryService, FleetErrors, type ManufacturerPrincipal } from '@idlemint/fleet';
@@ -14,6 +15,7 @@ import {
 import { ManufacturerAuthGuard, Principal } from '../common/auth.js';
 import { IdPipe } from '../common/params.js';
 import { DeviceDetailService } from './device-detail.service.js';
+import { bulkResultSchema, deviceDetailSchema, devicePageSchema, deviceSchema } from './manufacturer.responses.js';
 
 /** Manufacturer API, the device registry: list, detail, edits, quarantine release, bulk actions. */
 @Controller('manufacturer/v1/devices')
@@ -27,6 +29,7 @@ export class DevicesController {
 
   /** Filtered, sorted, keyset-paginated (docs/fleet-api.md). */
   @Get()
+  @ApiOkResponse({ standardSchema: devicePageSchema })
   @ApiErrors(FleetErrors.invalidCursor())
   list(@Principal() p: ManufacturerPrincipal, @Query(new ZodPipe(deviceListQuerySchema, 'REQUEST.INVALID_QUERY')) q: DeviceListQuery) {
     return this.registry.list(p, q);
@@ -38,6 +41,10 @@ export class DevicesController {
    * (header idempotent-replayed: true) with no second effect; another body gets 409.
    */
   @Post('bulk')
+  @ApiOkResponse({
+    description: 'done, or the first answer again for a repeated idempotency-key (header idempotent-replayed)',
+    standardSchema: bulkResultSchema,
+  })
   @HttpCode(200)
   @ApiErrors(
     FleetErrors.forbiddenRole(),
@@ -60,12 +67,14 @@ export class DevicesController {
   }
 
   @Get(':id')
+  @ApiOkResponse({ standardSchema: deviceDetailSchema })
   @ApiErrors(FleetErrors.notFound('device'))
   get(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('device')) id: string) {
     return this.detail.get(p, id);
   }
 
   @Patch(':id')
+  @ApiOkResponse({ standardSchema: deviceSchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('device'), FleetErrors.notFound('group'))
   patch(
     @Principal() p: ManufacturerPrincipal,
@@ -77,6 +86,7 @@ export class DevicesController {
 
   /** Quarantined → active with strikes reset; 409 DEVICE.NOT_QUARANTINED otherwise. */
   @Post(':id/release')
+  @ApiOkResponse({ standardSchema: deviceSchema })
   @HttpCode(200)
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('device'), FleetErrors.notQuarantined())
   release(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('device')) id: string) {

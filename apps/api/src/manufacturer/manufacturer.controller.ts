@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import { AuditService } from '@idlemint/audit';
 import { ApiErrors, ZodPipe } from '@idlemint/core';
 import {
@@ -21,6 +22,20 @@ import {
 import type { z } from 'zod';
 import { ManufacturerAuthGuard, Principal } from '../common/auth.js';
 import { IdPipe } from '../common/params.js';
+import {
+  apiKeyCreatedSchema,
+  apiKeyListSchema,
+  apiKeyRotatedSchema,
+  apiKeySchema,
+  attestationKeyListSchema,
+  attestationKeyRevokedSchema,
+  attestationKeyViewSchema,
+  auditPageSchema,
+  deviceModelListSchema,
+  deviceModelViewSchema,
+  fleetSeriesSchema,
+  fleetSummarySchema,
+} from './manufacturer.responses.js';
 
 /**
  * Manufacturer API, the account: API keys, attestation keys, device models, the fleet summary and
@@ -40,12 +55,14 @@ export class ManufacturerController {
   ) {}
 
   @Get('api-keys')
+  @ApiOkResponse({ standardSchema: apiKeyListSchema })
   async listApiKeys(@Principal() p: ManufacturerPrincipal) {
     return { apiKeys: await this.apiKeys.list(p) };
   }
 
   /** The secret is in this answer only. */
   @Post('api-keys')
+  @ApiCreatedResponse({ description: 'the secret is in this answer only', standardSchema: apiKeyCreatedSchema })
   @ApiErrors(FleetErrors.forbiddenRole())
   async createApiKey(
     @Principal() p: ManufacturerPrincipal,
@@ -57,6 +74,7 @@ export class ManufacturerController {
 
   /** A new secret with the same role and name; the old key is revoked. The secret is in this answer only. */
   @Post('api-keys/:id/rotate')
+  @ApiCreatedResponse({ description: 'the secret is in this answer only', standardSchema: apiKeyRotatedSchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('api_key'), FleetErrors.apiKeyRevoked())
   async rotateApiKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('api_key')) id: string) {
     const { apiKey, secret, rotatedFrom } = await this.apiKeys.rotate(p, id);
@@ -64,6 +82,7 @@ export class ManufacturerController {
   }
 
   @Post('api-keys/:id/revoke')
+  @ApiOkResponse({ standardSchema: apiKeySchema })
   @HttpCode(200)
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('api_key'), FleetErrors.apiKeyRevoked(), FleetErrors.lastAdminKey())
   revokeApiKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('api_key')) id: string) {
@@ -71,12 +90,14 @@ export class ManufacturerController {
   }
 
   @Delete('api-keys/:id')
+  @ApiOkResponse({ standardSchema: apiKeySchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('api_key'), FleetErrors.apiKeyRevoked(), FleetErrors.lastAdminKey())
   deleteApiKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('api_key')) id: string) {
     return this.apiKeys.revoke(p, id);
   }
 
   @Post('attestation-keys')
+  @ApiCreatedResponse({ standardSchema: attestationKeyViewSchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.attestationProofInvalid(), FleetErrors.attestationKeyTaken())
   addAttestationKey(
     @Principal() p: ManufacturerPrincipal,
@@ -86,12 +107,14 @@ export class ManufacturerController {
   }
 
   @Get('attestation-keys')
+  @ApiOkResponse({ standardSchema: attestationKeyListSchema })
   async listAttestationKeys(@Principal() p: ManufacturerPrincipal) {
     return { attestationKeys: await this.catalog.listAttestationKeys(p) };
   }
 
   /** Revokes the key and, in the same transaction, every device enrolled under it. */
   @Post('attestation-keys/:id/revoke')
+  @ApiOkResponse({ standardSchema: attestationKeyRevokedSchema })
   @HttpCode(200)
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('attestation_key'))
   revokeAttestationKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('attestation_key')) id: string) {
@@ -99,24 +122,28 @@ export class ManufacturerController {
   }
 
   @Delete('attestation-keys/:id')
+  @ApiOkResponse({ standardSchema: attestationKeyRevokedSchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('attestation_key'))
   deleteAttestationKey(@Principal() p: ManufacturerPrincipal, @Param('id', new IdPipe('attestation_key')) id: string) {
     return this.catalog.revokeAttestationKey(p, id);
   }
 
   @Post('models')
+  @ApiCreatedResponse({ standardSchema: deviceModelViewSchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.nameTaken('model'))
   addModel(@Principal() p: ManufacturerPrincipal, @Body(new ZodPipe(deviceModelSchema)) body: z.infer<typeof deviceModelSchema>) {
     return this.tenants.addModel(p, body);
   }
 
   @Get('models')
+  @ApiOkResponse({ standardSchema: deviceModelListSchema })
   async listModels(@Principal() p: ManufacturerPrincipal) {
     return { models: await this.catalog.listModels(p) };
   }
 
   /** The model's work policy override (null clears it). */
   @Patch('models/:id')
+  @ApiOkResponse({ standardSchema: deviceModelViewSchema })
   @ApiErrors(FleetErrors.forbiddenRole(), FleetErrors.notFound('model'))
   setModelPolicy(
     @Principal() p: ManufacturerPrincipal,
@@ -127,6 +154,7 @@ export class ManufacturerController {
   }
 
   @Get('fleet/summary')
+  @ApiOkResponse({ standardSchema: fleetSummarySchema })
   summary(@Principal() p: ManufacturerPrincipal) {
     return this.summaries.summary(p);
   }
@@ -136,6 +164,7 @@ export class ManufacturerController {
    * minute behind; `through` says how far). Counts are numbers, rewards decimal strings of minor units.
    */
   @Get('fleet/series')
+  @ApiOkResponse({ standardSchema: fleetSeriesSchema })
   @ApiErrors(FleetErrors.seriesTooLong(1_000))
   fleetSeries(
     @Principal() p: ManufacturerPrincipal,
@@ -146,6 +175,7 @@ export class ManufacturerController {
 
   /** This tenant's audit log, newest first. */
   @Get('audit')
+  @ApiOkResponse({ standardSchema: auditPageSchema })
   @ApiErrors(FleetErrors.invalidCursor())
   auditLog(
     @Principal() p: ManufacturerPrincipal,

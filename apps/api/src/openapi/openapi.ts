@@ -10,7 +10,8 @@ import { apiErrorsOf, DomainError, STATUS_OF, ZodPipe, type ApiErrorDoc } from '
  * from the zod schema each route validates with (ZodBody/ZodQuery/ZodParam, or a plain
  * `@Body(new ZodPipe(schema))`), the error codes each route can answer (its @ApiErrors, its
  * validation codes, and the codes of its API's authentication, rate limit and body parsing), and
- * the API's security scheme. `npm run openapi` writes it to openapi.json (sorted, stable);
+ * the API's security scheme. Success answers come from the zod schema each route names in
+ * `@ApiOkResponse({ standardSchema })` (or Created/Accepted/ApiResponse). `npm run openapi` writes it to openapi.json (sorted, stable);
  * apps/api/test/openapi.int-spec.ts fails when the committed file differs.
  */
 
@@ -48,7 +49,7 @@ const SURFACES: ApiSurface[] = [
   {
     prefix: '/operator/',
     security: 'operatorKey',
-    errors: [err(401, 'AUTH.OPERATOR_KEY_INVALID', 'missing or wrong operator key'), AUTH_FAILURES],
+    errors: [err(401, 'AUTH.OPERATOR_KEY_INVALID', 'missing or wrong operator key'), RATE_LIMITED, AUTH_FAILURES],
     authHeaders: ['x-operator-key'],
   },
   {
@@ -182,10 +183,12 @@ function errorResponse(errors: ApiErrorDoc[]) {
         schema: {
           type: 'object',
           required: ['error'],
+          additionalProperties: false,
           properties: {
             error: {
               type: 'object',
               required: ['code', 'message'],
+              additionalProperties: false,
               properties: { code: { type: 'string', enum: codes }, message: { type: 'string' }, details: { type: 'object' } },
             },
           },

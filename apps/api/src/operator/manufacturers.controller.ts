@@ -1,10 +1,13 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import { AuditService } from '@idlemint/audit';
 import { ApiErrors, ZodPipe } from '@idlemint/core';
 import { FleetErrors, ManufacturersService } from '@idlemint/fleet';
 import { operatorAuditQuerySchema, pageQuerySchema, type AuditQuery, type PageQuery } from '@idlemint/protocol';
 import { OperatorAuthGuard } from '../common/auth.js';
 import { IdPipe } from '../common/params.js';
+import { deviceStandingSchema, manufacturerPageSchema, manufacturerSchema } from './operator.responses.js';
+import { auditPageSchema } from '../manufacturer/manufacturer.responses.js';
 
 const QUERY = 'REQUEST.INVALID_QUERY';
 
@@ -18,6 +21,7 @@ export class OperatorManufacturersController {
   ) {}
 
   @Get('manufacturers')
+  @ApiOkResponse({ standardSchema: manufacturerPageSchema })
   @ApiErrors(FleetErrors.invalidCursor())
   list(@Query(new ZodPipe(pageQuerySchema, QUERY)) q: PageQuery) {
     return this.manufacturers.list(q);
@@ -25,6 +29,7 @@ export class OperatorManufacturersController {
 
   /** Its API keys stop working and its devices get no work, within 5 s. */
   @Post('manufacturers/:id/suspend')
+  @ApiOkResponse({ standardSchema: manufacturerSchema })
   @HttpCode(200)
   @ApiErrors(FleetErrors.notFound('manufacturer'))
   suspend(@Param('id', new IdPipe('manufacturer')) id: string) {
@@ -33,12 +38,14 @@ export class OperatorManufacturersController {
 
   /** A device's reputation (0..1) and standing, whichever manufacturer it belongs to. */
   @Get('devices/:id')
+  @ApiOkResponse({ standardSchema: deviceStandingSchema })
   @ApiErrors(FleetErrors.notFound('device'))
   device(@Param('id', new IdPipe('device')) id: string) {
     return this.manufacturers.deviceStanding(id);
   }
 
   @Post('manufacturers/:id/resume')
+  @ApiOkResponse({ standardSchema: manufacturerSchema })
   @HttpCode(200)
   @ApiErrors(FleetErrors.notFound('manufacturer'))
   resume(@Param('id', new IdPipe('manufacturer')) id: string) {
@@ -47,6 +54,7 @@ export class OperatorManufacturersController {
 
   /** Every tenant's audit rows (or one tenant's), newest first. */
   @Get('audit')
+  @ApiOkResponse({ standardSchema: auditPageSchema })
   @ApiErrors(FleetErrors.invalidCursor())
   auditLog(@Query(new ZodPipe(operatorAuditQuerySchema, QUERY)) q: AuditQuery) {
     return this.audit.list(q);

@@ -1,9 +1,11 @@
 import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { ApiOkResponse } from '@nestjs/swagger';
 import { ApiErrors, ZodBody } from '@idlemint/core';
 import { PayoutErrors, PayoutResolutionService } from '@idlemint/payouts';
 import { resolvePayoutSchema, type ResolvePayout } from '@idlemint/protocol';
 import { OperatorAuthGuard } from '../common/auth.js';
 import { IdPipe } from '../common/params.js';
+import { payoutResolvedSchema } from './operator.responses.js';
 
 /** Operator API: resolving payouts halted as unclear (docs/operator-api.md). */
 @Controller('operator/v1')
@@ -12,6 +14,7 @@ export class OperatorPayoutsController {
   constructor(private readonly resolution: PayoutResolutionService) {}
 
   @Post('payouts/:id/resolve')
+  @ApiOkResponse({ standardSchema: payoutResolvedSchema })
   @HttpCode(200)
   @ApiErrors(
     PayoutErrors.notFound(),

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Put, Req, UseGuards } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { ApiErrors, ZodPipe } from '@idlemint/core';
 import { FleetErrors, OwnersService } from '@idlemint/fleet';
@@ -8,6 +9,7 @@ import type { z } from 'zod';
 import { Owner, OwnerAuthGuard, OwnerOptional, type OwnerPrincipal } from '../common/auth.js';
 import { AuthFailures } from '../http/auth-failures.js';
 import { EarningsService } from '../gateway/earnings.service.js';
+import { claimedSchema, ownerEarningsSchema, payoutAddressSetSchema } from './owner.responses.js';
 
 /**
  * Owner endpoints: claim an appliance with its code, set a payout address, read earnings. The
@@ -25,6 +27,7 @@ export class OwnerController {
 
   /** Without a token a new owner is created and its token returned once. An unknown code counts as a failed authentication. */
   @Post('claim')
+  @ApiCreatedResponse({ description: 'claimed; the owner token only when a new owner was created', standardSchema: claimedSchema })
   @HttpCode(201)
   @OwnerOptional()
   @ApiErrors(FleetErrors.claimCodeUnknown(), FleetErrors.alreadyClaimed())
@@ -37,6 +40,7 @@ export class OwnerController {
   }
 
   @Put('payout-address')
+  @ApiOkResponse({ standardSchema: payoutAddressSetSchema })
   async setAddress(
     @Owner() owner: OwnerPrincipal | null,
     @Body(new ZodPipe(payoutAddressSchema)) body: z.infer<typeof payoutAddressSchema>,
@@ -50,6 +54,7 @@ export class OwnerController {
    * and the latest ledger lines, each with the reason it is what it is.
    */
   @Get('earnings')
+  @ApiOkResponse({ description: 'amounts in minor units of `currency`', standardSchema: ownerEarningsSchema })
   async earnings(@Owner() owner: OwnerPrincipal | null) {
     const { id, payoutsHaltedAt, payoutAddress } = owner!;
     const devices = await this.owners.devicesOf(id);

@@ -5,6 +5,7 @@ import { ed25519Generate, type Ed25519KeyPair } from '@idlemint/crypto';
 import { attestationKeyRegistration } from '@idlemint/protocol';
 import { dropRedisKeys, redisPatterns, testConfig } from '../../../../test/support/scratch.js';
 import { createApiApp } from '../../src/main.js';
+import { assertContractKept, watchContract } from './contract.js';
 
 export const OPERATOR_KEY = 'test-operator-key-0123456789';
 
@@ -15,11 +16,16 @@ export interface RunningApi {
   close: () => Promise<void>;
 }
 
-/** The API on a free port of 127.0.0.1 with its own Redis prefixes; `close` also drops its Redis keys. */
+/**
+ * The API on a free port of 127.0.0.1 with its own Redis prefixes; `close` also drops its Redis keys.
+ * Every answer is checked against openapi.json (support/contract.ts): a test fails on an answer the
+ * document does not describe, and `close` on any left unreported.
+ */
 export async function startApi(databaseUrl: string, overrides: Record<string, string> = {}): Promise<RunningApi> {
   // Test devices tell their household by X-Forwarded-For (DeviceClient), as behind a proxy.
   const config = testConfig(databaseUrl, { TRUST_PROXY: '127.0.0.1', ...overrides });
   const app = await createApiApp(config);
+  watchContract(app.getHttpAdapter().getInstance());
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as { port: number };
   return {
@@ -29,6 +35,7 @@ export async function startApi(databaseUrl: string, overrides: Record<string, st
     close: async () => {
       await app.close();
       await dropRedisKeys(redisPatterns(config));
+      assertContractKept();
     },
   };
 }
