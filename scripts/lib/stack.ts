@@ -19,6 +19,8 @@ export interface StackOptions {
   /** Extra environment for the API and worker (reward, payout, lease settings…). */
   platformEnv?: Record<string, string>;
   nodeEnv?: Record<string, string>;
+  /** Node.js flags for the api and worker processes (a benchmark's `--cpu-prof`). */
+  platformNodeFlags?: string[];
   /** How long a node may take to start (it makes its pending pool first); default 180 s. */
   nodeStartMs?: number;
   /** Also start the Stratum v1 gateway (apps/stratum) on a free port. */
@@ -107,7 +109,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
   const start = (name: string, script: string, env: Record<string, string>): ChildProcess => {
     recipes.set(name, { script, env });
     const log = createWriteStream(join(o.logDir, `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [join(root, 'dist', script)], {
+    const flags = script.startsWith('apps/api/') || script.startsWith('apps/worker/') ? (o.platformNodeFlags ?? []) : [];
+    const child = spawn(process.execPath, [...flags, join(root, 'dist', script)], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

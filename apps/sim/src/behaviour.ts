@@ -46,7 +46,12 @@ export interface AnswerContext {
   side: string;
   /** For a cartel member: whether another member holds this unit too (agreed out of band). */
   partnered?: boolean;
+  /** How the device learns an item's truth: by checking its signature (default), or an oracle's answer. */
+  check?: ItemCheck;
 }
+
+/** The truth of one item, as the device finds it out. */
+export type ItemCheck = (item: TxItem) => boolean;
 
 export interface Answer {
   verdicts: string;
@@ -78,7 +83,7 @@ export function replayPool(max = 500): ReplayPool {
   };
 }
 
-const honest = (items: TxItem[]): string => items.map((i) => (verifyItem(i) ? '1' : '0')).join('');
+const checked = (items: TxItem[], check: ItemCheck): string => items.map((i) => (check(i) ? '1' : '0')).join('');
 const flip = (v: string, i: number): string => v.slice(0, i) + (v[i] === '1' ? '0' : '1') + v.slice(i + 1);
 
 /** The transactions a `targeted` device was told to favour: about one in eight, by message. */
@@ -91,8 +96,7 @@ export function favoured(item: TxItem): boolean {
  * the item is chosen among the items that look like real work to the side (all but the shortest
  * message hashes differ per assignment, so members pick by the item's own content).
  */
-function sideBend(items: TxItem[], side: string): string {
-  const v = honest(items);
+function sideBend(items: TxItem[], v: string, side: string): string {
   let pick = 0;
   let best = '';
   items.forEach((it, i) => {
@@ -108,6 +112,8 @@ function sideBend(items: TxItem[], side: string): string {
 export function answer(b: Behaviour, items: TxItem[], ctx: AnswerContext | ReplayPool): Answer {
   const c: AnswerContext = 'pool' in ctx ? ctx : { pool: ctx, answered: 0, side: 'none' };
   const pool = c.pool;
+  const check = c.check ?? verifyItem;
+  const honest = (its: TxItem[]) => checked(its, check);
   switch (b) {
     case 'honest':
       return { verdicts: honest(items) };
@@ -133,11 +139,11 @@ export function answer(b: Behaviour, items: TxItem[], ctx: AnswerContext | Repla
     case 'turncoat':
       return c.answered < TURNCOAT_AFTER ? { verdicts: honest(items) } : { verdicts: flip(honest(items), randomInt(items.length)) };
     case 'targeted':
-      return { verdicts: items.map((i) => (verifyItem(i) !== favoured(i) ? '1' : '0')).join('') };
+      return { verdicts: items.map((i) => (check(i) !== favoured(i) ? '1' : '0')).join('') };
     case 'cartel':
-      return { verdicts: c.partnered && c.answered >= TURNCOAT_AFTER ? sideBend(items, c.side) : honest(items) };
+      return { verdicts: c.partnered && c.answered >= TURNCOAT_AFTER ? sideBend(items, honest(items), c.side) : honest(items) };
     case 'sybil':
-      return { verdicts: c.answered < TURNCOAT_AFTER ? honest(items) : sideBend(items, c.side) };
+      return { verdicts: c.answered < TURNCOAT_AFTER ? honest(items) : sideBend(items, honest(items), c.side) };
     case 'sleeper': {
       if (c.answered < SLEEPER_AFTER) return { verdicts: honest(items) };
       const v = honest(items);

@@ -11,7 +11,7 @@ import {
 } from '@idlemint/protocol';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Agent } from 'node:http';
-import { ADVERSARIES, CartelChannel, answer, replayPool, type Behaviour, type ReplayPool } from './behaviour.js';
+import { ADVERSARIES, CartelChannel, answer, replayPool, type Behaviour, type ItemCheck, type ReplayPool } from './behaviour.js';
 import { call, deviceCall, expectStatus, originAgent } from './http.js';
 
 export interface FleetOptions {
@@ -37,9 +37,15 @@ export interface FleetOptions {
   originNet?: number;
   /** Manufacturer name (default `sim-<tag>`). */
   name?: string;
+  /** How devices learn items' truth (default: checking each signature); see `nodeOracle`. */
+  check?: ItemCheck;
+  /** Told how long each device request took, by what it was (for a benchmark's percentiles). */
+  onRequest?: (what: DeviceRequest, ms: number, status: number) => void;
   /** Once enrolled and claimed, before any work: the manufacturer's admin API key and the owners' tokens (the console's sign-in). */
   onReady?: (f: { manufacturerId: string; apiKey: string; ownerTokens: string[]; deviceIds: string[] }) => void;
 }
+
+export type DeviceRequest = 'heartbeat' | 'claim' | 'result';
 
 interface DeviceStats {
   claims: number;
@@ -211,7 +217,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetSummary> {
   const deadline = Date.now() + o.durationMs;
   const done = () => Date.now() >= deadline || (o.stop?.() ?? false);
   const pool = replayPool();
-  const side = { secret: tag, cartel: new CartelChannel() };
+  const side = { secret: tag, cartel: new CartelChannel(), check: o.check, onRequest: o.onRequest };
   await Promise.all(devices.map((d) => runDevice(o.apiUrl, d, done, pool, side)));
   if (progress) clearInterval(progress);
 
@@ -251,10 +257,19 @@ async function runDevice(
   d: SimDevice,
   done: () => boolean,
   pool: ReplayPool,
-  side: { secret: string; cartel: CartelChannel },
+  side: { secret: string; cartel: CartelChannel; check?: ItemCheck; onRequest?: FleetOptions['onRequest'] },
 ): Promise<void> {
   await sleep(Math.random() * 500); // appliances do not all wake at once
-  const call = <T>(method: string, path: string, body?: unknown) => deviceCall<T>(apiUrl, d.keys, method, path, body, d.agent);
+  const call = async <T>(method: string, path: string, body?: unknown) => {
+    const t0 = performance.now();
+    const res = await deviceCall<T>(apiUrl, d.keys, method, path, body, d.agent);
+    side.onRequest?.(
+      path.endsWith('/heartbeat') ? 'heartbeat' : path.endsWith('/claim') ? 'claim' : 'result',
+      performance.now() - t0,
+      res.status,
+    );
+    return res;
+  };
   let nextHeartbeat = 0;
   while (!done()) {
     try {
@@ -276,7 +291,13 @@ async function runDevice(
         d.behaviour === 'cartel'
           ? await side.cartel.join(a.unitId, Math.min(3_000, Math.max(0, Date.parse(a.deadline) - Date.now()) / 3))
           : undefined;
-      const ans = answer(d.behaviour, a.items as TxItem[], { pool, answered: d.stats.answered, side: side.secret, partnered });
+      const ans = answer(d.behaviour, a.items as TxItem[], {
+        pool,
+        answered: d.stats.answered,
+        side: side.secret,
+        partnered,
+        check: side.check,
+      });
       const resultSignature = ans.stolenSignature ?? ed25519Sign(d.keys.secretKey, resultSigningString(a.unitId, ans.verdicts));
       if (ans.lateByMs !== undefined) await sleep(Math.max(0, Date.parse(a.deadline) - Date.now()) + ans.lateByMs);
       const r = await call<ResultResponse>('POST', `/device/v1/work/${a.assignmentId}/result`, {
