@@ -21,11 +21,19 @@ export class LedgerRepository {
   async accountId(tx: Tx, code: string): Promise<string> {
     const cached = this.accountIds.get(code) ?? this.createdIn.get(tx)?.get(code);
     if (cached) return cached;
-    // xmax = 0 only on a row this statement inserted (an upsert that updated sets it).
-    const rows = await tx.$queryRaw<{ id: string; created: boolean }[]>`
-      INSERT INTO "LedgerAccount" ("id", "code", "kind") VALUES (${newId()}, ${code}, ${kindOf(code)})
-      ON CONFLICT ("code") DO UPDATE SET "code" = EXCLUDED."code" RETURNING "id", ("xmax" = 0) AS "created"`;
-    const { id, created } = rows[0]!;
+    // Read first, insert only when missing: an upsert's DO UPDATE would lock an existing account's
+    // row, and two verdicts crediting the same accounts in another order deadlocked on those locks.
+    const existing = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "LedgerAccount" WHERE "code" = ${code}`;
+    let id = existing[0]?.id;
+    let created = false;
+    if (id === undefined) {
+      const inserted = await tx.$queryRaw<{ id: string }[]>`
+        INSERT INTO "LedgerAccount" ("id", "code", "kind") VALUES (${newId()}, ${code}, ${kindOf(code)})
+        ON CONFLICT ("code") DO NOTHING RETURNING "id"`;
+      created = inserted.length > 0;
+      // Not ours: another transaction created it meanwhile and committed (ON CONFLICT waited for it).
+      id = inserted[0]?.id ?? (await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "LedgerAccount" WHERE "code" = ${code}`)[0]!.id;
+    }
     if (created) {
       let mine = this.createdIn.get(tx);
       if (!mine) this.createdIn.set(tx, (mine = new Map<string, string>()));
@@ -48,12 +56,16 @@ export class LedgerRepository {
       VALUES (${id}, ${entry.idempotencyKey}, ${entry.kind}, ${entry.memo}, ${entry.unitId ?? null})
       ON CONFLICT ("idempotencyKey") DO NOTHING RETURNING "id"`;
     if (inserted.length === 0) return false;
+    // Accounts resolved in code order: two entries creating the same new accounts wait for each
+    // other in one order, never in a circle.
+    const accounts = new Map<string, string>();
+    for (const code of [...new Set(postings.map((p) => p.account))].sort()) accounts.set(code, await this.accountId(tx, code));
     const data = [];
     for (const p of postings) {
       data.push({
         id: newId(),
         entryId: id,
-        accountId: await this.accountId(tx, p.account),
+        accountId: accounts.get(p.account)!,
         amount: p.amount.toString(),
         idempotencyKey: `${entry.idempotencyKey}/${p.account}`,
         memo: p.memo,

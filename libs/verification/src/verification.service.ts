@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CONFIG, PrismaService, writeOutbox, type Config, type Tx } from '@idlemint/core';
+import { CONFIG, PrismaService, retryWriteConflicts, writeOutbox, type Config, type Tx } from '@idlemint/core';
 import { ed25519VerifyHex } from '@idlemint/crypto';
 import { RewardsService } from '@idlemint/ledger';
 import { resultSigningString, type ResultBody, type ResultResponse } from '@idlemint/protocol';
@@ -94,27 +94,30 @@ export class VerificationService {
     }
 
     const real = realVerdicts(body.verdicts, canaries);
-    await this.db.$transaction(async (tx) => {
-      const locked = (await this.work.lockUnit(tx, a.unitId))!;
-      const stored = await this.work.recordResult(tx, a.id, {
-        verdicts: body.verdicts,
-        realVerdicts: real,
-        resultSignature: body.resultSignature,
-      });
-      if (!stored) return; // the same result raced in twice: the first one counts
-      if (!passesCanaries(body.verdicts, canaries)) {
-        await this.strike(tx, a.id, device.id, 'canary_failed', 'CANARY_MISSED');
-        if (a.audit && (locked.auditStatus === 'pending' || locked.auditStatus === 'contested')) await this.work.reissueAudit(tx, locked);
-        return; // a decided unit stays decided: a wrong canary is a strike, never a re-evaluation
-      }
-      if (a.audit) return this.evaluateAudit(tx, locked);
-      if (locked.status !== 'open') {
-        const agreed = locked.status === 'verified' && locked.verdicts === real;
-        await this.work.setOutcome(tx, [a.id], agreed ? 'agreed' : 'disagreed', 'QUORUM_ALREADY_DECIDED');
-        return;
-      }
-      await this.evaluate(tx, locked);
-    }, TX_OPTIONS);
+    // A deadlock between two verdicts is Postgres's to break and ours to run again, never a 500.
+    await retryWriteConflicts(() =>
+      this.db.$transaction(async (tx) => {
+        const locked = (await this.work.lockUnit(tx, a.unitId))!;
+        const stored = await this.work.recordResult(tx, a.id, {
+          verdicts: body.verdicts,
+          realVerdicts: real,
+          resultSignature: body.resultSignature,
+        });
+        if (!stored) return; // the same result raced in twice: the first one counts
+        if (!passesCanaries(body.verdicts, canaries)) {
+          await this.strike(tx, a.id, device.id, 'canary_failed', 'CANARY_MISSED');
+          if (a.audit && (locked.auditStatus === 'pending' || locked.auditStatus === 'contested')) await this.work.reissueAudit(tx, locked);
+          return; // a decided unit stays decided: a wrong canary is a strike, never a re-evaluation
+        }
+        if (a.audit) return this.evaluateAudit(tx, locked);
+        if (locked.status !== 'open') {
+          const agreed = locked.status === 'verified' && locked.verdicts === real;
+          await this.work.setOutcome(tx, [a.id], agreed ? 'agreed' : 'disagreed', 'QUORUM_ALREADY_DECIDED');
+          return;
+        }
+        await this.evaluate(tx, locked);
+      }, TX_OPTIONS),
+    );
     await this.queues.complete(unit.deviceClass, a.jobId, a.lockToken);
     return this.answer(assignmentId);
   }

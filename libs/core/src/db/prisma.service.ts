@@ -24,3 +24,23 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
 export function isUniqueViolation(e: unknown): boolean {
   return e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2002';
 }
+
+/** True when Postgres aborted the transaction to break a deadlock or a serialization conflict (P2034). */
+export function isWriteConflict(e: unknown): boolean {
+  return e instanceof Prisma.PrismaClientKnownRequestError && e.code === 'P2034';
+}
+
+/**
+ * Runs `transaction` again (up to `attempts` times) when Postgres aborted it for a deadlock or a
+ * serialization conflict: nothing of an aborted transaction was kept, so running it again is what
+ * Postgres asks for ("please retry your transaction"), and the caller sees an answer, not a 500.
+ */
+export async function retryWriteConflicts<T>(transaction: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (e) {
+      if (!isWriteConflict(e) || attempt >= attempts) throw e;
+    }
+  }
+}
