@@ -76,8 +76,9 @@ async function query<T extends pg.QueryResultRow>(url: string, sql: string, para
   }
 }
 
+/** The first column of the first row as a number (a `COUNT(*)` is named `count`, an alias its own name). */
 const n = async (url: string, sql: string, params: unknown[] = []): Promise<number> =>
-  Number((await query<{ n: string | number }>(url, sql, params))[0]?.n ?? 0);
+  Number(Object.values((await query(url, sql, params))[0] ?? {})[0] ?? 0);
 
 async function poll<T>(what: string, check: () => Promise<T | undefined | false>, ceilingMs: number, stepMs = 250): Promise<T> {
   const until = Date.now() + ceilingMs;
