@@ -316,11 +316,15 @@ export const SCENARIOS: Scenario[] = [
     async inject(ctx) {
       let worst = 0;
       for (let i = 1; i <= 3; i++) {
-        const t0 = Date.now();
+        const killed = Date.now();
         await ctx.stack.signal('worker', 'SIGKILL');
+        // The only worker: work must flow within 10 s of its restart (issue 7), so that is when the clock starts.
+        const t0 = Date.now();
         await ctx.stack.restart('worker');
         const r = await ctx.flowSince(t0);
-        ctx.note(`kill -9 #${i}: work flows again after ${r.toFixed(1)} s`);
+        ctx.note(
+          `kill -9 #${i}: work flows again ${r.toFixed(1)} s after the restart (${((Date.now() - killed) / 1000).toFixed(1)} s after the kill)`,
+        );
         worst = Math.max(worst, r);
       }
       return worst;
