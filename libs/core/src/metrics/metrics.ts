@@ -47,6 +47,11 @@ export class Metrics {
   constructor(app: string) {
     this.registry.setDefaultLabels({ app });
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names three gauges `*_total`, which `promtool check metrics` refuses (that suffix is
+    // for counters); the same counts stay, by type, in nodejs_active_handles/requests/resources.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     if (app === 'worker') {
       this.registry.registerMetric(this.jobs);
     } else {
