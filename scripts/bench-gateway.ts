@@ -19,7 +19,13 @@ import {
   workQueueName,
 } from '@idlemint/core';
 import { ed25519Generate, ed25519Sign, makeItem, SCHEMES, verifyItem, type Ed25519KeyPair, type TxItem } from '@idlemint/crypto';
-import { makeTransferMessage, resultSigningString, signDeviceRequest, type ClaimResponse } from '@idlemint/protocol';
+import {
+  attestationKeyRegistration,
+  makeTransferMessage,
+  resultSigningString,
+  signDeviceRequest,
+  type ClaimResponse,
+} from '@idlemint/protocol';
 import { freePort } from './lib/stack.js';
 
 /**
@@ -129,7 +135,7 @@ async function seed(platform: pg.Pool, floor: pg.Pool, apiUrl: string): Promise<
   const ak = await json<{ id: string }>(
     apiUrl,
     '/manufacturer/v1/attestation-keys',
-    { publicKey: ed25519Generate().publicKey },
+    attestationKeyRegistration(ed25519Generate().secretKey, m.id),
     {
       'x-api-key': m.apiKey,
     },
