@@ -161,6 +161,15 @@ describe('device gateway, protocol v1', () => {
   /** The items a device was sent, with its canaries taken out. */
   const withoutCanaries = (items: TxItem[], planted: Planted): TxItem[] => items.filter((_, i) => !planted.some((c) => c.index === i));
 
+  /** Waits until every replica given back to the class's queue is due again (its short give-back delay is over). */
+  async function untilDue(deviceClass: string): Promise<void> {
+    const queue = api.app.get(WorkQueues).queue(deviceClass);
+    const due = async () => (await queue.getDelayed()).every((j) => j.timestamp + (j.opts.delay ?? 0) <= Date.now());
+    for (const until = Date.now() + 30_000; !(await due()); await sleep(50)) {
+      if (Date.now() > until) throw new Error(`replicas of ${deviceClass} given back are still not due`);
+    }
+  }
+
   /** Claims until a replica comes (a replica given back is delayed ~250 ms), or `tries` run out. */
   async function claimUntilWork(device: DeviceClient, tries = 10): Promise<Reply<{ assignment: Assignment }>> {
     for (let i = 0; ; i++) {
@@ -576,7 +585,7 @@ describe('device gateway, protocol v1', () => {
       // c cannot take the unit's items and its canaries in fewer items than that: the replica stays queued.
       expect((await c.device.post(CLAIM, { maxItems: unit.items.length + canaries - 1 })).status).toBe(204);
       expect(await db.assignment.count({ where: { deviceId: c.deviceId } })).toBe(0);
-      await sleep(400); // the replica was given back with a short delay: let it be due again
+      await untilDue(m.deviceClass); // the replica was given back with a short delay: let it be due again
       // b has the same owner as a: no replica of this unit for it; c, unowned, gets the other one.
       expect((await b.device.post(CLAIM, {})).status).toBe(204);
       expect(await db.assignment.count({ where: { deviceId: b.deviceId } })).toBe(0);
@@ -701,7 +710,7 @@ describe('device gateway, protocol v1', () => {
       expect(first.status).toBe(200);
       expect(first.body.assignment.unitId).toBe(unit.id);
       // the second device of the same household (another owner: none claimed either) gets nothing of it
-      await sleep(400);
+      await untilDue(m.deviceClass);
       expect((await claimUntilWork(inside[1]!.device, 3)).status).toBe(204);
       expect(await db.assignment.count({ where: { deviceId: inside[1]!.deviceId } })).toBe(0);
       // a device of another household takes the other replica
